@@ -1,0 +1,246 @@
+"""Budget forcing as one state machine over token ids (paper section 3.1).
+
+The machine sees every token a sequence produces and decides what is fed next. It is used two ways:
+
+* **in the decoding loop** (:meth:`ForcingState.choose`): at each step it either hands out a forced token
+  or asks for a sampled one, which it may replace. An attempt to stop thinking is *sampled* like any
+  token and only then replaced by the ignore string, so the distribution over every other token is the
+  model's own (masking the delimiter before sampling would renormalise its mass onto the other tokens).
+* **round by round** over an engine that can only "generate until a stop": :meth:`free_tokens` and
+  :meth:`stop_sequences` say what to ask for, :meth:`feed_round` replays the tokens that came back, and
+  :meth:`drain_forced` gives the text to append before the next round. Budgets count across rounds.
+
+Both ways run the same transitions, so under greedy decoding they produce the same tokens.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from s1kit.budget import Budget
+from s1kit.formats import FormatIds
+from s1kit.tokenizer import Tokenizer
+
+Role = Literal["think", "ignore", "delim", "primer", "answer"]
+Phase = Literal["thinking", "answer", "done"]
+EventKind = Literal["ignore", "forced_end", "answer_limit"]
+
+
+@dataclass(frozen=True)
+class ForcingEvent:
+    """Something the budget did: an ignore string appended, a forced end, an answer cut off.
+
+    ``position`` counts thinking tokens before the event (answer tokens for ``answer_limit``).
+    """
+
+    kind: EventKind
+    position: int
+    text: str
+    token_ids: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "position": self.position, "text": self.text, "token_ids": list(self.token_ids)}
+
+
+@dataclass(frozen=True)
+class ForcingPlan:
+    """A budget and a format resolved to token ids for one tokenizer; shared by every sequence."""
+
+    budget: Budget
+    ids: FormatIds
+    ignore_ids: tuple[tuple[int, ...], ...]
+    primer_ids: tuple[int, ...]
+
+    @classmethod
+    def build(cls, budget: Budget, ids: FormatIds, tokenizer: Tokenizer) -> ForcingPlan:
+        ignore = tuple(tuple(tokenizer.encode(s)) for s in budget.ignore_strings)
+        return cls(budget, ids, ignore, tuple(tokenizer.encode(budget.answer_primer)))
+
+
+TokenListener = Callable[[int, Role], None]
+
+
+class ForcingState:
+    """Per-sequence budget forcing state. Not thread-safe; one per sequence."""
+
+    def __init__(self, plan: ForcingPlan, listener: TokenListener | None = None) -> None:
+        self.plan = plan
+        self.budget = plan.budget
+        self.phase: Phase = "thinking"
+        self.tokens: list[int] = []  # every token fed after the prompt, in order
+        self.roles: list[Role] = []
+        self.thinking_tokens = 0  # model tokens + ignore strings inside the thinking section
+        self.answer_tokens = 0  # model tokens after the delimiter (and primer)
+        self.ignored_stops = 0
+        self.forced_end = False
+        self.finish_reason: Literal["stop", "length"] | None = None
+        self.events: list[ForcingEvent] = []
+        self._queue: deque[tuple[int, Role]] = deque()
+        self._listener = listener
+        self._max_stop = max(len(s) for s in plan.ids.stop_seqs)
+
+    # -- queries -------------------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self.phase == "done"
+
+    def free_tokens(self) -> int | None:
+        """How many tokens the model may generate before the budget forces something (None: no cap)."""
+        self._check_limits()
+        if self.phase == "thinking":
+            cap = self.budget.max_thinking_tokens
+            return None if cap is None else cap - self.thinking_tokens
+        if self.phase == "answer":
+            return self.budget.max_answer_tokens - self.answer_tokens
+        return 0
+
+    def stop_sequences(self) -> tuple[tuple[int, ...], ...]:
+        if self.phase == "thinking":
+            return self.plan.ids.stop_seqs
+        return tuple((t,) for t in sorted(self.plan.ids.answer_stops))
+
+    def has_forced(self) -> bool:
+        self._check_limits()
+        return bool(self._queue)
+
+    # -- transitions ---------------------------------------------------------------------------
+    def choose(self, sample: Callable[[], int]) -> tuple[int | None, int]:
+        """Decide the next token to feed.
+
+        Returns ``(token, rollback)``: roll back ``rollback`` already-fed tokens, then feed ``token``
+        (``None`` when the sequence is finished). ``sample`` is called only when no token is forced.
+        """
+        self._check_limits()
+        if self.done:
+            return None, 0
+        if self._queue:
+            return self._pop(), 0
+        return self.feed_sampled(sample())
+
+    def feed_sampled(self, token: int) -> tuple[int | None, int]:
+        """Accept a token the model produced; may replace it (see :meth:`choose`)."""
+        if self.phase == "thinking":
+            k = self._stop_match(token)
+            if k:
+                rollback = k - 1
+                self._rollback(rollback)
+                self._on_stop_attempt()
+                self._check_limits()
+                return (self._pop() if self._queue else None), rollback
+        elif self.phase == "answer" and token in self.plan.ids.answer_stops:
+            self._finish("stop")
+            return None, 0
+        self._append(token, "think" if self.phase == "thinking" else "answer")
+        return token, 0
+
+    def feed_round(self, tokens: Sequence[int], *, stopped: bool) -> None:
+        """Replay one round from a generate-until-stop engine.
+
+        ``tokens`` are the generated tokens; ``stopped`` says the engine stopped on one of
+        :meth:`stop_sequences` and removed it, so the canonical stop sequence is replayed here.
+        """
+        for t in tokens:
+            if self.done or self._queue:
+                break  # a stop inside the round (engines that keep the stop) ends the round
+            self.feed_sampled(t)
+        if stopped and not self.done and not self._queue:
+            for t in self.stop_sequences()[0]:
+                if self.done or self._queue:
+                    break
+                self.feed_sampled(t)
+
+    def drain_forced(self) -> list[int]:
+        """Pop every forced token queued now (appended to the context before the next round)."""
+        out: list[int] = []
+        while self.has_forced():
+            out.append(self._pop())
+        return out
+
+    def end_by_length(self) -> None:
+        """The engine ran out of context: nothing more can be generated."""
+        if not self.done:
+            self._finish("length")
+
+    # -- internals -----------------------------------------------------------------------------
+    def _check_limits(self) -> None:
+        b = self.budget
+        if self.phase == "thinking" and b.max_thinking_tokens is not None:
+            if self.thinking_tokens >= b.max_thinking_tokens and not self._queue_is_end():
+                self._queue.clear()  # an ignore string is cut where the budget runs out
+                self.forced_end = True
+                text = self._force_end(with_primer=True)
+                self.events.append(
+                    ForcingEvent("forced_end", self.thinking_tokens, text, self.plan.ids.think_end + self.plan.primer_ids)
+                )
+        elif self.phase == "answer" and not self._queue and self.answer_tokens >= b.max_answer_tokens:
+            self.events.append(ForcingEvent("answer_limit", self.answer_tokens, ""))
+            self._finish("length")
+
+    def _queue_is_end(self) -> bool:
+        return bool(self._queue) and self._queue[0][1] in ("delim", "primer")
+
+    def _stop_match(self, token: int) -> int:
+        """Length of the stop sequence that ``token`` completes, or 0."""
+        for seq in self.plan.ids.stop_seqs:
+            n = len(seq)
+            if seq[-1] != token or n - 1 > len(self.tokens):
+                continue
+            if n == 1 or (
+                tuple(self.tokens[len(self.tokens) - n + 1 :]) == seq[:-1]
+                and all(r == "think" for r in self.roles[len(self.roles) - n + 1 :])
+            ):
+                return n
+        return 0
+
+    def _on_stop_attempt(self) -> None:
+        b = self.budget
+        if self.ignored_stops < b.num_ignore or self.thinking_tokens < b.min_thinking_tokens:
+            text = b.ignore_string(self.ignored_stops)
+            ids = self.plan.ignore_ids[self.ignored_stops % len(self.plan.ignore_ids)]
+            self.events.append(ForcingEvent("ignore", self.thinking_tokens, text, ids))
+            self.ignored_stops += 1
+            self._queue.extend((t, "ignore") for t in ids)
+        else:
+            self._force_end(with_primer=False)
+
+    def _force_end(self, *, with_primer: bool) -> str:
+        self._queue.extend((t, "delim") for t in self.plan.ids.think_end)
+        text = ""
+        if with_primer and self.plan.primer_ids:
+            self._queue.extend((t, "primer") for t in self.plan.primer_ids)
+            text = self.budget.answer_primer
+        self.phase = "answer"
+        return text
+
+    def _pop(self) -> int:
+        token, role = self._queue.popleft()
+        self._append(token, role)
+        return token
+
+    def _append(self, token: int, role: Role) -> None:
+        self.tokens.append(token)
+        self.roles.append(role)
+        if role in ("think", "ignore"):
+            self.thinking_tokens += 1
+        elif role == "answer":
+            self.answer_tokens += 1
+        if self._listener is not None:
+            self._listener(token, role)
+
+    def _rollback(self, k: int) -> None:
+        for _ in range(k):
+            self.tokens.pop()
+            if self.roles.pop() in ("think", "ignore"):
+                self.thinking_tokens -= 1
+
+    def _finish(self, reason: Literal["stop", "length"]) -> None:
+        self._queue.clear()
+        self.phase = "done"
+        self.finish_reason = reason
+
+    # -- results -------------------------------------------------------------------------------
+    def span(self, *roles: Role) -> list[int]:
+        return [t for t, r in zip(self.tokens, self.roles, strict=True) if r in roles]
