@@ -42,7 +42,12 @@ class ForcingEvent:
     token_ids: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        return {"kind": self.kind, "position": self.position, "text": self.text, "token_ids": list(self.token_ids)}
+        return {
+            "kind": self.kind,
+            "position": self.position,
+            "text": self.text,
+            "token_ids": list(self.token_ids),
+        }
 
 
 @dataclass(frozen=True)
@@ -173,7 +178,12 @@ class ForcingState:
                 self.forced_end = True
                 text = self._force_end(with_primer=True)
                 self.events.append(
-                    ForcingEvent("forced_end", self.thinking_tokens, text, self.plan.ids.think_end + self.plan.primer_ids)
+                    ForcingEvent(
+                        "forced_end",
+                        self.thinking_tokens,
+                        text,
+                        self.plan.ids.think_end + self.plan.primer_ids,
+                    )
                 )
         elif self.phase == "answer" and not self._queue and self.answer_tokens >= b.max_answer_tokens:
             self.events.append(ForcingEvent("answer_limit", self.answer_tokens, ""))

@@ -46,7 +46,9 @@ class ReasoningFormat:
         object.__setattr__(self, "end_of_turn", tuple(self.end_of_turn))
 
     @classmethod
-    def custom(cls, think_start: str, think_end: str, *, end_of_turn: tuple[str, ...] = ()) -> ReasoningFormat:
+    def custom(
+        cls, think_start: str, think_end: str, *, end_of_turn: tuple[str, ...] = ()
+    ) -> ReasoningFormat:
         return cls("custom", think_start, think_end, end_of_turn=end_of_turn)
 
     def render_prompt(self, tokenizer: Tokenizer, question: str, *, system: str | None = None) -> str:
@@ -113,7 +115,9 @@ FORMATS: dict[str, ReasoningFormat] = {
         end_of_turn=("<|im_end|>",),
     ),
     # DeepSeek-R1 and Qwen3: thinking between <think> and </think>.
-    "r1": ReasoningFormat("r1", think_start="<think>\n", think_end="\n</think>\n\n", stop_strings=("</think>",)),
+    "r1": ReasoningFormat(
+        "r1", think_start="<think>\n", think_end="\n</think>\n\n", stop_strings=("</think>",)
+    ),
 }
 FORMATS["qwen3"] = FORMATS["r1"]
 

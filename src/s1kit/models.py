@@ -49,7 +49,9 @@ def resolve_model(model: str | os.PathLike[str]) -> ModelSpec:
         return ModelSpec("gguf", default_gguf(), DEFAULT_NAME)
     path = Path(model).expanduser()
     if not path.exists():
-        raise S1kitError(f"model {str(model)!r} not found: expected 'default', a .gguf file or a model folder")
+        raise S1kitError(
+            f"model {str(model)!r} not found: expected 'default', a .gguf file or a model folder"
+        )
     if path.is_file():
         with path.open("rb") as f:
             magic = f.read(4)
@@ -93,7 +95,9 @@ def gguf_to_hf(path: Path) -> Path:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as e:
-        raise MissingExtraError("converting a GGUF model for the hf backend", "hf", e.name or "transformers") from e
+        raise MissingExtraError(
+            "converting a GGUF model for the hf backend", "hf", e.name or "transformers"
+        ) from e
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
     try:

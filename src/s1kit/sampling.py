@@ -23,7 +23,11 @@ class SamplingParams:
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.temperature, bool) or not isinstance(self.temperature, int | float) or self.temperature < 0:
+        if (
+            isinstance(self.temperature, bool)
+            or not isinstance(self.temperature, int | float)
+            or self.temperature < 0
+        ):
             raise ConfigError("temperature", self.temperature, "a number >= 0")
         if not isinstance(self.top_p, int | float) or not 0 < self.top_p <= 1:
             raise ConfigError("top_p", self.top_p, "a number in (0, 1]")

@@ -48,7 +48,9 @@ class HFTokenizer:
 
     def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
         if not getattr(self.tok, "chat_template", None):
-            raise S1kitError("the model's tokenizer has no chat template: pass --format custom with a template")
+            raise S1kitError(
+                "the model's tokenizer has no chat template: pass --format custom with a template"
+            )
         return self.tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 

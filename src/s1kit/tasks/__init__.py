@@ -28,9 +28,7 @@ PROMPT_STYLES: tuple[str, ...] = ("s1", "boxed")
 
 BOXED_SUFFIX = "\n\nPlease reason step by step, and put your final answer within \\boxed{}."
 GPQA_S1_SUFFIX = "\n\nAnswer with the letter of the correct option."
-GPQA_BOXED_SUFFIX = (
-    "\n\nPlease reason step by step, and put the letter of the correct option (A, B, C or D) within \\boxed{}."
-)
+GPQA_BOXED_SUFFIX = "\n\nPlease reason step by step, and put the letter of the correct option (A, B, C or D) within \\boxed{}."
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,12 @@ from typing import Any
 
 from s1kit.tasks import Problem, Task, data_path, sha256_of
 
-FILES = {"aime24": "aime24.jsonl", "aime25": "aime25.jsonl", "math500": "math500.jsonl", "gsm8k": "gsm8k.jsonl"}
+FILES = {
+    "aime24": "aime24.jsonl",
+    "aime25": "aime25.jsonl",
+    "math500": "math500.jsonl",
+    "gsm8k": "gsm8k.jsonl",
+}
 
 
 def _rows(filename: str) -> list[dict[str, Any]]:
@@ -25,7 +30,9 @@ def _aime(rows: list[dict[str, Any]]) -> list[Problem]:
 
 def _math500(rows: list[dict[str, Any]]) -> list[Problem]:
     return [
-        Problem(r["unique_id"], r["problem"], r["answer"], "math", {"subject": r["subject"], "level": r["level"]})
+        Problem(
+            r["unique_id"], r["problem"], r["answer"], "math", {"subject": r["subject"], "level": r["level"]}
+        )
         for r in rows
     ]
 
@@ -33,7 +40,9 @@ def _math500(rows: list[dict[str, Any]]) -> list[Problem]:
 def _gsm8k(rows: list[dict[str, Any]]) -> list[Problem]:
     # The gold is what follows "####" in the worked solution, without thousands separators.
     return [
-        Problem(f"gsm8k-{i}", r["question"], r["answer"].rsplit("####", 1)[1].strip().replace(",", ""), "math")
+        Problem(
+            f"gsm8k-{i}", r["question"], r["answer"].rsplit("####", 1)[1].strip().replace(",", ""), "math"
+        )
         for i, r in enumerate(rows)
     ]
 

@@ -30,7 +30,9 @@ def load(
     Answers may be strings or numbers. Ids come from ``id_field`` when given, else ``line-<n>``.
     """
     if not path:
-        raise S1kitError("the custom task needs a file: --task-file PATH (JSONL with question and answer fields)")
+        raise S1kitError(
+            "the custom task needs a file: --task-file PATH (JSONL with question and answer fields)"
+        )
     if kind not in KINDS:
         raise S1kitError(f"custom task kind={kind!r} is invalid: expected one of {list(KINDS)}")
     p = Path(path).expanduser()

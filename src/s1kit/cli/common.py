@@ -1,0 +1,115 @@
+"""Options shared by every verb that generates: model, backend, format, budget, sampling.
+
+Declared once here so ``generate``, ``eval``, ``serve`` and the rest never re-declare them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from s1kit.budget import Budget
+from s1kit.errors import S1kitError
+from s1kit.formats import FORMATS, ReasoningFormat
+from s1kit.sampling import SamplingParams
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument(
+        "--model",
+        default="default",
+        help="'default' (embedded SmolLM2-135M-Instruct), a .gguf file, a model folder, or a server URL",
+    )
+    g.add_argument(
+        "--backend",
+        default="auto",
+        help="auto, llamacpp, hf or openai (auto: llamacpp for GGUF, hf for folders)",
+    )
+    g.add_argument(
+        "--format",
+        default=None,
+        help=f"reasoning format: {', '.join(sorted(FORMATS))} or custom (default: chosen per model)",
+    )
+    g.add_argument("--think-start", default=None, help="custom format: text that opens thinking")
+    g.add_argument("--think-end", default=None, help="custom format: end-of-thinking delimiter")
+    g.add_argument("--device", default=None, help="hf backend: cpu, cuda, mps (default: best available)")
+    g.add_argument("--n-ctx", type=int, default=None, help="llamacpp backend: context length (default 8192)")
+
+
+def add_budget_arguments(p: argparse.ArgumentParser, *, sweep: bool = False) -> None:
+    g = p.add_argument_group("budget forcing")
+    if not sweep:
+        g.add_argument(
+            "--max-thinking-tokens", type=int, default=None, help="cap on thinking tokens (forced end)"
+        )
+        g.add_argument(
+            "--num-ignore", type=int, default=0, help="attempts to stop thinking to suppress with 'Wait'"
+        )
+    g.add_argument(
+        "--min-thinking-tokens",
+        type=int,
+        default=0,
+        help="suppress every stop before this many thinking tokens",
+    )
+    g.add_argument(
+        "--ignore-strings", default="Wait", help="comma-separated strings appended in rotation (default Wait)"
+    )
+    g.add_argument(
+        "--answer-primer", default="Final Answer:", help="text forced after a forced end of thinking"
+    )
+    g.add_argument("--max-answer-tokens", type=int, default=512, help="cap on answer tokens")
+
+
+def add_sampling_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("sampling")
+    g.add_argument("--temperature", type=float, default=0.0, help="0 is greedy")
+    g.add_argument("--top-p", type=float, default=1.0)
+    g.add_argument("--top-k", type=int, default=0)
+    g.add_argument("--seed", type=int, default=None)
+
+
+def resolve_format(args: argparse.Namespace) -> str | ReasoningFormat | None:
+    if args.format == "custom" or (args.format is None and (args.think_start or args.think_end)):
+        if not args.think_start or not args.think_end:
+            raise S1kitError("--format custom needs both --think-start and --think-end")
+        return ReasoningFormat.custom(args.think_start, args.think_end)
+    if args.format is not None and args.format not in FORMATS:
+        raise S1kitError(
+            f"unknown reasoning format {args.format!r}: expected one of {sorted(FORMATS)} or custom"
+        )
+    return args.format
+
+
+def engine_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    if getattr(args, "device", None):
+        kw["device"] = args.device
+    if getattr(args, "n_ctx", None):
+        kw["n_ctx"] = args.n_ctx
+    return kw
+
+
+def load_generator(args: argparse.Namespace) -> Any:
+    from s1kit.generate import Generator
+
+    return Generator.load(
+        args.model, backend=args.backend, format=resolve_format(args), **engine_kwargs(args)
+    )
+
+
+def budget_from_args(args: argparse.Namespace, **override: Any) -> Budget:
+    fields = {
+        "max_thinking_tokens": getattr(args, "max_thinking_tokens", None),
+        "min_thinking_tokens": args.min_thinking_tokens,
+        "num_ignore": getattr(args, "num_ignore", 0),
+        "ignore_strings": tuple(s for s in args.ignore_strings.split(",")),
+        "answer_primer": args.answer_primer,
+        "max_answer_tokens": args.max_answer_tokens,
+    }
+    fields.update(override)
+    return Budget(**fields)
+
+
+def sampling_from_args(args: argparse.Namespace) -> SamplingParams:
+    return SamplingParams(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, seed=args.seed)

@@ -1,0 +1,255 @@
+"""The Generator: a backend plus budget forcing, in the decoding loop or round by round.
+
+Example:
+    >>> from s1kit import Budget, Generator
+    >>> gen = Generator.load("default")                                    # doctest: +SKIP
+    >>> out = gen.generate("What is 2+3?", Budget(max_thinking_tokens=64))  # doctest: +SKIP
+    >>> out.thinking_tokens <= 64                                            # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+from s1kit.backends import Engine, load_engine
+from s1kit.budget import Budget
+from s1kit.completion import Completion, Timings
+from s1kit.errors import S1kitError
+from s1kit.forcing import ForcingPlan, ForcingState, Role
+from s1kit.formats import ReasoningFormat, get_format
+from s1kit.sampling import Sampler, SamplingParams
+from s1kit.tokenizer import IncrementalDecoder
+
+Mode = Literal["loop", "rounds"]
+OnToken = Callable[[int, Role, str], None]
+Cancelled = Callable[[int], bool]
+
+
+class Generator:
+    """Budget-forced generation on one engine with one reasoning format."""
+
+    def __init__(self, engine: Engine, format: str | ReasoningFormat = "s1") -> None:
+        self.engine = engine
+        self.format = get_format(format)
+        self.tokenizer = engine.tokenizer
+        self.format_ids = self.format.ids(self.tokenizer)
+
+    @classmethod
+    def load(
+        cls,
+        model: str = "default",
+        *,
+        backend: str = "auto",
+        format: str | ReasoningFormat | None = None,
+        **kwargs: Any,
+    ) -> Generator:
+        """Load ``model`` (``default``, a GGUF file, a model folder, or a URL) on ``backend``.
+
+        ``format=None`` picks one: ``r1`` when the tokenizer has a single-token ``</think>`` or for the
+        embedded model (not trained on either format, it writes real text inside ``<think>`` but stops
+        at once after s1's ``<|im_start|>think``), else ``s1``.
+        """
+        engine = load_engine(model, backend, **kwargs)
+        if format is None:
+            format = "r1" if str(model) == "default" or _single_token(engine, "</think>") else "s1"
+        return cls(engine, format)
+
+    def render(self, question: str, *, system: str | None = None) -> str:
+        """The chat-templated prompt for a question, opened for thinking."""
+        return self.format.render_prompt(self.tokenizer, question, system=system)
+
+    def plan(self, budget: Budget) -> ForcingPlan:
+        return ForcingPlan.build(budget, self.format_ids, self.tokenizer)
+
+    def generate(
+        self,
+        prompt: str,
+        budget: Budget | None = None,
+        sampling: SamplingParams | None = None,
+        *,
+        mode: Mode = "loop",
+        rendered: bool = False,
+        on_token: OnToken | None = None,
+    ) -> Completion:
+        """Generate for one prompt; see :meth:`generate_batch`."""
+        return self.generate_batch(
+            [prompt], budget, sampling, mode=mode, rendered=rendered, on_token=on_token
+        )[0]
+
+    def generate_batch(
+        self,
+        prompts: Sequence[str],
+        budget: Budget | Sequence[Budget] | None = None,
+        sampling: SamplingParams | Sequence[SamplingParams] | None = None,
+        *,
+        mode: Mode = "loop",
+        rendered: bool = False,
+        on_token: OnToken | None = None,
+        cancelled: Cancelled | None = None,
+    ) -> list[Completion]:
+        """Generate for many prompts with one budget.
+
+        Args:
+            prompts: questions (rendered with the chat template and format) or, with ``rendered=True``,
+                prompt texts already ending inside the thinking section.
+            budget: one budget for all prompts, or one per prompt (a server batches mixed requests).
+            sampling: one setting for all prompts, or one per prompt.
+            mode: ``loop`` forces inside the decoding loop (batched where the engine can);
+                ``rounds`` uses only "generate until a stop" calls, as over an HTTP server.
+            on_token: called with (prompt index, role, text delta) as tokens arrive.
+            cancelled: polled with a prompt index; True stops that sequence (finish_reason "length").
+        """
+        budgets = _per_prompt(budget, Budget(), len(prompts), "budget")
+        samplings = _per_prompt(sampling, SamplingParams(), len(prompts), "sampling")
+        texts = list(prompts) if rendered else [self.render(p) for p in prompts]
+        ids = [self.tokenizer.encode(t) for t in texts]
+        for i, p in enumerate(ids):
+            if len(p) >= self.engine.context_length:
+                raise S1kitError(
+                    f"prompt {i} has {len(p)} tokens, more than the model's context of {self.engine.context_length}"
+                )
+        plans = {b: self.plan(b) for b in dict.fromkeys(budgets)}
+        states = [ForcingState(plans[b], _listener(self, i, on_token)) for i, b in enumerate(budgets)]
+        if mode == "rounds" or not self.engine.max_batch:
+            results = [self._rounds(i, p, states[i], samplings[i], cancelled) for i, p in enumerate(ids)]
+        elif mode == "loop":
+            results = []
+            step = self.engine.max_batch
+            for start in range(0, len(ids), step):
+                chunk = range(start, min(start + step, len(ids)))
+                results += self._loop(
+                    [ids[i] for i in chunk],
+                    [states[i] for i in chunk],
+                    samplings[start : chunk.stop],
+                    cancelled,
+                    start,
+                )
+        else:
+            raise S1kitError(f"unknown mode {mode!r}: expected 'loop' or 'rounds'")
+        return [
+            self._completion(q, p, st, tm) for q, p, st, tm in zip(prompts, ids, states, results, strict=True)
+        ]
+
+    # -- forcing in the decoding loop ----------------------------------------------------------------
+    def _loop(
+        self,
+        prompts: list[list[int]],
+        states: list[ForcingState],
+        samplings: list[SamplingParams],
+        cancelled: Cancelled | None,
+        offset: int,
+    ) -> list[Timings]:
+        vocab = self.tokenizer.vocab_size
+        samplers = [Sampler(sp, vocab, stream=offset + i) for i, sp in enumerate(samplings)]
+        ctx = self.engine.context_length
+        t0 = time.perf_counter()
+        session = self.engine.open(prompts, samplings[0])
+        t1 = time.perf_counter()
+        generated = [0] * len(prompts)
+        try:
+            while True:
+                step: list[int | None] = []
+                for i, st in enumerate(states):
+                    if not st.done and (
+                        session.length(i) >= ctx or (cancelled is not None and cancelled(offset + i))
+                    ):
+                        st.end_by_length()
+                    token, rollback = st.choose(lambda i=i: samplers[i](session.logits(i)))
+                    if rollback:
+                        session.rollback(i, rollback)
+                    if token is not None:
+                        generated[i] += 1
+                    step.append(token)
+                if all(t is None for t in step):
+                    break
+                session.step(step)
+        finally:
+            session.close()
+        t2 = time.perf_counter()
+        # One batch shares its prefill and decode time; report it per sequence.
+        return [Timings(t1 - t0, t2 - t1, n) for n in generated]
+
+    # -- forcing round by round ----------------------------------------------------------------------
+    def _rounds(
+        self,
+        index: int,
+        prompt: list[int],
+        st: ForcingState,
+        sampling: SamplingParams,
+        cancelled: Cancelled | None,
+    ) -> Timings:
+        t0 = time.perf_counter()
+        ctx = self.engine.context_length
+        while True:
+            st.drain_forced()
+            if st.done:
+                break
+            if cancelled is not None and cancelled(index):
+                st.end_by_length()
+                break
+            room = ctx - len(prompt) - len(st.tokens)
+            free = st.free_tokens()
+            n = room if free is None else min(free, room)
+            if room <= 0:
+                st.end_by_length()
+                break
+            if n <= 0:
+                continue  # the budget is spent: the next drain forces the end
+            res = self.engine.complete(
+                prompt + st.tokens, max_tokens=n, stop=st.stop_sequences(), sampling=sampling
+            )
+            st.feed_round(res.tokens, stopped=res.stopped)
+            if res.length or (not res.tokens and not res.stopped):
+                st.end_by_length()
+        return Timings(0.0, time.perf_counter() - t0, len(st.tokens))
+
+    def _completion(
+        self, prompt_text: str, prompt: list[int], st: ForcingState, timings: Timings
+    ) -> Completion:
+        dec = self.tokenizer.decode
+        return Completion(
+            prompt=prompt_text,
+            thinking=dec(st.span("think", "ignore")),
+            answer=dec(st.span("primer", "answer")),
+            thinking_tokens=st.thinking_tokens,
+            answer_tokens=st.answer_tokens,
+            forced_end=st.forced_end,
+            ignored_stops=st.ignored_stops,
+            finish_reason=st.finish_reason or "length",
+            events=tuple(st.events),
+            timings=timings,
+            prompt_tokens=len(prompt),
+            token_ids=tuple(st.tokens),
+        )
+
+
+def _single_token(engine: Engine, text: str) -> bool:
+    ids = engine.tokenizer.encode(text)
+    return len(ids) == 1
+
+
+def _per_prompt(value: Any, default: Any, n: int, name: str) -> list[Any]:
+    if value is None:
+        return [default] * n
+    if isinstance(value, Budget | SamplingParams):
+        return [value] * n
+    values = list(value)
+    if len(values) != n:
+        raise S1kitError(f"{name}: got {len(values)} values for {n} prompts")
+    return values
+
+
+def _listener(gen: Generator, index: int, on_token: OnToken | None) -> Callable[[int, Role], None] | None:
+    if on_token is None:
+        return None
+    decoder = IncrementalDecoder(gen.tokenizer)
+
+    def listen(token: int, role: Role) -> None:
+        text = decoder.push(token)
+        if text:
+            on_token(index, role, text)
+
+    return listen
