@@ -47,11 +47,14 @@ class LoadReport:
     files: tuple[str, ...]
     rows: int
     dropped: tuple[tuple[str, int], ...]  # (reason, count)
+    skipped_files: tuple[str, ...] = ()  # evaluation-set trace files left out of a folder
 
     def summary(self) -> str:
         text = f"{self.rows} rows from {len(self.files)} file(s)"
         if self.dropped:
             text += "; dropped " + ", ".join(f"{n} {why}" for why, n in self.dropped)
+        if self.skipped_files:
+            text += f"; skipped {len(self.skipped_files)} evaluation-set file(s): " + ", ".join(self.skipped_files)
         return text
 
 
@@ -68,10 +71,8 @@ def load_examples(path: str | Path, *, allow_eval_sets: bool = False) -> tuple[l
     files = (
         sorted(f for f in p.iterdir() if f.suffix in (".jsonl", ".json", ".parquet")) if p.is_dir() else [p]
     )
-    if p.is_dir():
-        evalsets = [f for f in files if EVAL_SET_MARK in f.name]
-        if evalsets and not allow_eval_sets:
-            files = [f for f in files if f not in evalsets]  # a folder silently holds them: skip, but say so
+    skipped = [f.name for f in files if EVAL_SET_MARK in f.name] if p.is_dir() and not allow_eval_sets else []
+    files = [f for f in files if f.name not in skipped]  # a folder's eval-set files: left out, and reported
     if not files:
         raise S1kitError(f"{p} holds no .jsonl, .json or .parquet file")
     examples: list[Example] = []
@@ -88,11 +89,9 @@ def load_examples(path: str | Path, *, allow_eval_sets: bool = False) -> tuple[l
                 dropped[why] = dropped.get(why, 0) + 1
             else:
                 examples.append(ex)
-    if p.is_dir() and not allow_eval_sets:
-        skipped = sum(1 for f in p.iterdir() if EVAL_SET_MARK in f.name)
-        if skipped:
-            dropped[f"evaluation-set file(s) skipped ({skipped})"] = 0
-    report = LoadReport(tuple(str(f) for f in files), len(examples), tuple(sorted(dropped.items())))
+    report = LoadReport(
+        tuple(str(f) for f in files), len(examples), tuple(sorted(dropped.items())), tuple(skipped)
+    )
     if not examples:
         raise S1kitError(
             f"the dataset {p} is empty: no usable (question, thinking, attempt) row ({report.summary()})"
