@@ -1,0 +1,202 @@
+"""Diversity, part 1: classify each question into a Mathematics Subject Classification (MSC) domain.
+
+The 61 top-level MSC 2020 codes ship in ``msc.json`` (from simplescaling/s1, Apache-2.0). The
+classifier model is constrained to valid codes: on engines with step access (llama.cpp,
+transformers) the code is decoded greedily over a trie of the codes' token sequences, so only a
+valid code can come out; over "generate until a stop" engines (HTTP servers) the reply is parsed for
+a valid code or title, and a reply with neither falls back to the code whose title and descriptions
+share the most words with the question (counted as ``fallback`` in the report).
+Results are cached in ``<out>/cache/classify-<spec>.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from s1kit.curation.records import Row
+from s1kit.curation.specs import JsonlCache, ModelRef
+from s1kit.sampling import SamplingParams
+
+_WORD = re.compile(r"[a-z]{3,}")
+_STOP = frozenset(
+    [
+        "the",
+        "and",
+        "for",
+        "with",
+        "that",
+        "this",
+        "are",
+        "from",
+        "theory",
+        "other",
+        "general",
+        "its",
+        "into",
+        "which",
+    ]
+)
+Progress = Callable[[str, int, int], None]
+
+
+@cache
+def msc_codes() -> tuple[dict[str, Any], ...]:
+    """The MSC 2020 top-level codes: ``code``, ``title``, ``descriptions``, ``prompt``."""
+    text = resources.files("s1kit.curation").joinpath("msc.json").read_text(encoding="utf-8")
+    return tuple(json.loads(text))
+
+
+def msc_titles() -> dict[str, str]:
+    return {c["code"]: c["title"] for c in msc_codes()}
+
+
+def classify_prompt(question: str) -> str:
+    codes = "\n".join(f"{c['code']} {c['title']}" for c in msc_codes())
+    return (
+        "Classify the question into one Mathematics Subject Classification (MSC 2020) top-level domain.\n"
+        f"Domains:\n{codes}\n\nQuestion:\n{question[:2000]}\n\nReply with the two-digit code only."
+    )
+
+
+@cache
+def _keyword_table() -> tuple[tuple[str, frozenset[str]], ...]:
+    return tuple(
+        (
+            c["code"],
+            frozenset(_WORD.findall((c["title"] + " " + " ".join(c["descriptions"])).lower())) - _STOP,
+        )
+        for c in msc_codes()
+    )
+
+
+def keyword_domain(question: str) -> str:
+    """The code whose title and descriptions share the most words with the question (ties: lowest)."""
+    words = set(_WORD.findall(question.lower()))
+    best = max(_keyword_table(), key=lambda item: (len(words & item[1]), -int(item[0])))
+    return best[0]
+
+
+def parse_domain(text: str) -> str | None:
+    """A valid code in a free-form reply: the first valid two-digit number, else a title named."""
+    titles = msc_titles()
+    for m in re.finditer(r"(?<!\d)(\d{2})(?!\d)", text):
+        if m.group(1) in titles:
+            return m.group(1)
+    low = text.lower()
+    for code, title in titles.items():
+        if title.lower() in low:
+            return code
+    return None
+
+
+class _Trie:
+    """Token sequences of the codes (as the continuation " NN"), for constrained greedy decoding."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.root: dict[int, Any] = {}
+        for code in msc_titles():
+            node = self.root
+            for t in tokenizer.encode(f" {code}"):
+                node = node.setdefault(int(t), {})
+            node[-1] = code  # -1 marks the end of a code
+
+
+def _prompt_ids(gen: Any, question: str) -> list[int]:
+    text = gen.tokenizer.apply_chat_template([{"role": "user", "content": classify_prompt(question)}])
+    return gen.tokenizer.encode(text + "MSC code:")
+
+
+def _as_array(logits: Any) -> np.ndarray:
+    if hasattr(logits, "detach"):  # a torch tensor
+        logits = logits.detach().float().cpu().numpy()
+    return np.asarray(logits, dtype=np.float64)
+
+
+def classify_constrained(gen: Any, questions: Sequence[str]) -> list[str]:
+    """Greedy decoding restricted to the code trie (engines with a step-level decode session)."""
+    trie = _Trie(gen.tokenizer)
+    session = gen.engine.open([_prompt_ids(gen, q) for q in questions], SamplingParams())
+    try:
+        nodes: list[dict[int, Any]] = [trie.root] * len(questions)
+        done: list[str | None] = [None] * len(questions)
+        while any(d is None for d in done):
+            feed: list[int | None] = []
+            for i, node in enumerate(nodes):
+                if done[i] is not None:
+                    feed.append(None)
+                    continue
+                allowed = sorted(k for k in node if k >= 0)
+                logits = _as_array(session.logits(i))
+                tok = max(allowed, key=lambda t: (logits[t], -t))
+                nodes[i] = node[tok]
+                if -1 in nodes[i]:
+                    done[i] = nodes[i][-1]
+                    feed.append(None)
+                else:
+                    feed.append(tok)
+            if any(t is not None for t in feed):
+                session.step(feed)
+        return [d for d in done if d is not None]
+    finally:
+        session.close()
+
+
+def classify_free(gen: Any, question: str) -> tuple[str, str]:
+    """Ask a "generate until stop" engine; parse a valid code, else fall back to keywords."""
+    ids = _prompt_ids(gen, question)
+    res = gen.engine.complete(ids, max_tokens=8, stop=[], sampling=SamplingParams())
+    code = parse_domain(gen.tokenizer.decode(res.tokens))
+    return (code, "model") if code else (keyword_domain(question), "fallback")
+
+
+def classify(
+    rows: Sequence[Row],
+    classifier: ModelRef | None,
+    out_dir: Path,
+    *,
+    loaded: Any = None,
+    batch_size: int = 8,
+    progress: Progress | None = None,
+) -> tuple[list[Row], dict[str, int]]:
+    """Give every row a ``domain``: its own if it has one, else the classifier's (or keywords without one).
+
+    Returns the rows and how many domains came from each method (``input``, ``model``, ``fallback``,
+    ``keywords``).
+    """
+    how: dict[str, int] = {}
+    if classifier is None:  # keyword matching is instant: nothing to cache
+        store = None
+        found_kw = {r.uid: keyword_domain(r.question) for r in rows if r.domain is None}
+    else:
+        store = JsonlCache(out_dir / "cache" / f"classify-{classifier.slug}.jsonl")
+        todo = list(dict((r.uid, r) for r in rows if r.domain is None and r.uid not in store).values())
+        gen = (loaded if loaded is not None else classifier.load()) if todo else None
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start : start + batch_size]
+            if getattr(gen.engine, "max_batch", 0):
+                found = [(c, "model") for c in classify_constrained(gen, [r.question for r in batch])]
+            else:
+                found = [classify_free(gen, r.question) for r in batch]
+            store.add({"uid": r.uid, "domain": c, "how": h} for r, (c, h) in zip(batch, found, strict=True))
+            if progress is not None:
+                progress(classifier.spec, min(start + batch_size, len(todo)), len(todo))
+    out: list[Row] = []
+    for r in rows:
+        if r.domain is not None:
+            how["input"] = how.get("input", 0) + 1
+            out.append(r)
+            continue
+        rec = store.get(r.uid) if store is not None else {"domain": found_kw[r.uid], "how": "keywords"}
+        assert rec is not None
+        how[rec["how"]] = how.get(rec["how"], 0) + 1
+        out.append(replace(r, domain=rec["domain"]))
+    return out, dict(sorted(how.items()))
