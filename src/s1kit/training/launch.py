@@ -26,8 +26,6 @@ from s1kit.errors import ConfigError, S1kitError
 
 Strategy = Literal["fsdp", "deepspeed", "cpu"]
 CONFIGS: dict[str, str] = {"fsdp": "fsdp.yaml", "deepspeed": "deepspeed_zero3.yaml"}
-# Options of `s1kit train` that only steer the launcher; they are not passed to the workers.
-LAUNCH_FLAGS = {"--launch": 1, "--gpus": 1, "--gpus-per-node": 1, "--run": 0, "--estimate": 0, "--gpu-memory": 1}
 
 
 def accelerate_config(strategy: str) -> Path:
@@ -59,22 +57,6 @@ class LaunchPlan:
             f"# {self.gpus} GPUs = {self.machines} machines x {self.gpus // self.machines}: run this on every "
             "machine, with MACHINE_RANK=0..N-1 and MAIN_PROCESS_IP set to machine 0's address\n" + self.command
         )
-
-
-def strip_launch_args(argv: list[str]) -> list[str]:
-    """``s1kit train`` arguments without the launcher's own options."""
-    out: list[str] = []
-    skip = 0
-    for a in argv:
-        if skip:
-            skip -= 1
-            continue
-        name = a.split("=", 1)[0]
-        if name in LAUNCH_FLAGS:
-            skip = LAUNCH_FLAGS[name] if "=" not in a else 0
-            continue
-        out.append(a)
-    return out
 
 
 def launch_plan(
