@@ -42,8 +42,8 @@ class DedupConfig:
     near: bool = True
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.threshold <= 1.0:
-            raise ConfigError("threshold", self.threshold, "a number in (0, 1]")
+        if not 0.05 <= self.threshold <= 0.95:  # MinHashLSH needs at least two bands
+            raise ConfigError("threshold", self.threshold, "a number in [0.05, 0.95]")
         if self.num_perm < 16:
             raise ConfigError("num_perm", self.num_perm, "an integer >= 16")
         if self.shingle < 1:

@@ -39,7 +39,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "attempt": ("attempt",),
     "cot_type": ("cot_type",),
     "domain": ("domain_code", "msc"),
-    "id": (),
+    "id": ("id",),
 }
 
 
