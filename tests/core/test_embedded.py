@@ -1,0 +1,49 @@
+"""Smoke tests on the real embedded model (SmolLM2-135M-Instruct) with both backends."""
+
+from __future__ import annotations
+
+import pytest
+
+from s1kit import Budget
+from s1kit.generate import Generator
+
+Q = "How many positive divisors does 360 have?"
+
+
+def test_llamacpp_embedded_loop_equals_rounds(embedded_llamacpp):
+    g = Generator(embedded_llamacpp, "r1")
+    for budget in (
+        Budget(max_thinking_tokens=48, num_ignore=1, max_answer_tokens=16),
+        Budget(max_thinking_tokens=20, min_thinking_tokens=20, max_answer_tokens=8),
+    ):
+        loop = g.generate(Q, budget)
+        rounds = g.generate(Q, budget, mode="rounds")
+        assert loop.token_ids == rounds.token_ids
+        assert budget.min_thinking_tokens <= loop.thinking_tokens <= budget.max_thinking_tokens
+        assert loop.thinking.strip() and loop.timings.tokens_per_s > 0
+
+
+def test_llamacpp_forced_end_appends_primer(embedded_llamacpp):
+    g = Generator(embedded_llamacpp, "s1")
+    c = g.generate(Q, Budget(max_thinking_tokens=16, min_thinking_tokens=16, max_answer_tokens=8))
+    assert c.forced_end and c.thinking_tokens == 16
+    assert c.answer.startswith("Final Answer:")
+    assert [e.kind for e in c.events if e.kind != "ignore"][0] == "forced_end"
+
+
+def test_hf_embedded_matches_llamacpp_semantics(embedded_hf):
+    """The hf backend (GGUF converted once to a transformers checkpoint) forces the same way."""
+    g = Generator(embedded_hf, "r1")
+    budget = Budget(max_thinking_tokens=24, num_ignore=1, max_answer_tokens=8)
+    loop = g.generate_batch([Q, "What is 7*8?"], budget)
+    rounds = g.generate_batch([Q, "What is 7*8?"], budget, mode="rounds")
+    assert [c.token_ids for c in loop] == [c.token_ids for c in rounds]
+    assert all(0 < c.thinking_tokens <= 24 for c in loop)
+
+
+def test_prompt_longer_than_context_is_a_user_error(embedded_llamacpp):
+    from s1kit.errors import S1kitError
+
+    g = Generator(embedded_llamacpp, "s1")
+    with pytest.raises(S1kitError, match="more than the model's context"):
+        g.generate("word " * 3000, Budget(max_thinking_tokens=4))
