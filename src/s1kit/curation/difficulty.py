@@ -117,6 +117,8 @@ def difficulty(
         cache = JsonlCache(out_dir / "cache" / f"solver-{ref.slug}.jsonl")
         if any(r.uid not in cache for r in rows):
             gen = (loaded or {}).get(ref.spec) or ref.load(config.format)
+            if loaded is not None:  # the pipeline reuses it (e.g. as the classifier)
+                loaded[ref.spec] = gen
             solve(rows, gen, cache, config, name=ref.spec, progress=progress)
         caches.append((ref, cache))
     kept: list[Row] = []

@@ -12,6 +12,7 @@ Results are cached in ``<out>/cache/classify-<spec>.jsonl``.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -68,20 +69,31 @@ def classify_prompt(question: str) -> str:
 
 
 @cache
-def _keyword_table() -> tuple[tuple[str, frozenset[str]], ...]:
+def _keyword_table() -> tuple[tuple[str, dict[str, float]], ...]:
+    """Per code, word -> weight: inverse document frequency over the codes, doubled for title words."""
+    bags = []
+    for c in msc_codes():
+        title = set(_WORD.findall(c["title"].lower())) - _STOP
+        desc = set(_WORD.findall(" ".join(c["descriptions"]).lower())) - _STOP
+        bags.append((c["code"], title, title | desc))
+    df: dict[str, int] = {}
+    for _, _, words in bags:
+        for w in words:
+            df[w] = df.get(w, 0) + 1
+    n = len(bags)
     return tuple(
-        (
-            c["code"],
-            frozenset(_WORD.findall((c["title"] + " " + " ".join(c["descriptions"])).lower())) - _STOP,
-        )
-        for c in msc_codes()
+        (code, {w: math.log(n / df[w]) * (2.0 if w in title else 1.0) for w in words}) for code, title, words in bags
     )
 
 
 def keyword_domain(question: str) -> str:
-    """The code whose title and descriptions share the most words with the question (ties: lowest)."""
+    """The code whose title and descriptions best match the question's words (idf-weighted; ties: lowest).
+
+    A crude classifier used when no model is given, and as the last resort when a free-form reply
+    names no valid code.
+    """
     words = set(_WORD.findall(question.lower()))
-    best = max(_keyword_table(), key=lambda item: (len(words & item[1]), -int(item[0])))
+    best = max(_keyword_table(), key=lambda item: (round(sum(item[1].get(w, 0.0) for w in words), 9), -int(item[0])))
     return best[0]
 
 

@@ -105,6 +105,7 @@ def run_pipeline(
     ``loaded`` maps a model spec to an already-loaded Generator (so one model can serve as solver
     and classifier without loading twice).
     """
+    loaded = dict(loaded or {})  # one load per model spec, shared by the solver and classifier stages
     res = ingest(list(opts.inputs), opts.mapping)
     state = RunState(rows=res.rows)
     state.dropped.extend(
@@ -138,7 +139,7 @@ def run_pipeline(
                 f"{' -> '.join(f['stage'] for f in state.funnel)}"
             )
         ref = parse_spec(opts.classifier) if opts.classifier else None
-        model = (loaded or {}).get(ref.spec) if ref else None
+        model = loaded.get(ref.spec) if ref else None
         classified, how = classify(state.rows, ref, opts.out, loaded=model, progress=progress)
         selected, picks = sample_diverse(classified, opts.size, opts.seed)
         state.extra["classification"] = how
