@@ -1,0 +1,115 @@
+"""``s1kit report``: recompute metrics and plots from the records of one or more run folders.
+
+s1kit report runs/smol-math runs/other-model --out report/ [--paper] [--html report.html]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+from s1kit.errors import S1kitError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+", help="run folders written by 's1kit eval'")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="where to write summary.json and plots (default: the run folder for one run, else s1kit-report/)",
+    )
+    p.add_argument(
+        "--paper", action="store_true", help="print the s1 paper's Tables 1, 3 and 4 beside the runs"
+    )
+    p.add_argument("--html", default=None, metavar="FILE", help="also write a self-contained HTML report")
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    """One line per setting: accuracy with its 95% interval, mean thinking tokens, Control."""
+    rows = [f"{'setting':28} {'n':>5} {'accuracy':>9} {'95% CI':>15} {'think':>7} {'control':>8}"]
+    for s in summary["settings"]:
+        lo, hi = s["ci95"]
+        rows.append(
+            f"{s['setting']['label'][:28]:28} {s['n']:>5} {100 * s['accuracy']:>8.1f}% "
+            f"{f'[{100 * lo:.1f}, {100 * hi:.1f}]':>15} {s['mean_thinking_tokens']:>7.0f} {100 * s['control']:>7.0f}%"
+        )
+    scal = summary.get("scaling")
+    perf = summary.get("performance")
+    rows.append(
+        f"Control {100 * summary['control']:.0f}%  "
+        f"Scaling {'n/a (one setting)' if scal is None else f'{scal:.2f}'} ({summary['scaling_unit']})  "
+        f"Performance {0 if perf is None else perf:.1f}%"
+    )
+    return "\n".join(rows)
+
+
+def load_run(path: Path) -> tuple[str, list[dict[str, Any]]]:
+    from s1kit.evaluation import RECORDS, read_records
+
+    if not (path / RECORDS).is_file():
+        raise S1kitError(f"{path} is not a run folder: expected {RECORDS} written by 's1kit eval'")
+    records = read_records(path / RECORDS)
+    if not records:
+        raise S1kitError(f"{path / RECORDS} holds no records yet")
+    return path.name or str(path), records
+
+
+def run(args: argparse.Namespace) -> int:
+    from s1kit.evaluation import write_summary
+    from s1kit.plots import write_plots
+
+    paths = [Path(r) for r in args.runs]
+    runs = dict(load_run(p) for p in paths)
+    if len(runs) != len(paths):
+        raise S1kitError("two run folders have the same name: give folders with distinct names")
+    summaries: dict[str, dict[str, Any]] = {}
+    if len(paths) == 1 and args.out is None:
+        summaries[paths[0].name] = write_summary(paths[0], runs[paths[0].name])
+        out = paths[0]
+    else:
+        out = Path(args.out or "s1kit-report")
+        out.mkdir(parents=True, exist_ok=True)
+        for p in paths:
+            summaries[p.name] = _summary(p, runs[p.name])
+        plots = [q.name for q in write_plots(runs, out)]
+        (out / "summary.json").write_text(json.dumps({"runs": summaries, "plots": plots}, indent=2))
+    for name, s in summaries.items():
+        task = (s.get("run") or {}).get("task")
+        print(f"== {name}" + (f" ({task})" if task else ""))
+        print(format_table(s))
+    if args.paper:
+        from s1kit.paper import format_tables
+
+        print()
+        print(format_tables(summaries))
+    if args.html:
+        _write_html(paths, Path(args.html))
+    print(f"wrote {out}")
+    return 0
+
+
+def _summary(path: Path, records: list[dict[str, Any]]) -> dict[str, Any]:
+    import yaml
+
+    from s1kit.evaluation import CONFIG
+    from s1kit.metrics import summarize
+
+    s = summarize(records)
+    if (path / CONFIG).is_file():
+        doc = yaml.safe_load((path / CONFIG).read_text()) or {}
+        ident = doc.get("identity") or {}
+        s["run"] = {"task": ident.get("task"), "model": ident.get("model"), "resolved": doc.get("resolved")}
+    return s
+
+
+def _write_html(paths: list[Path], target: Path) -> None:
+    # Hook for the HTML report (issue 8): s1kit.report_html.write_html(run_dirs, path).
+    if importlib.util.find_spec("s1kit.report_html") is None:
+        raise S1kitError("--html is not available in this version: s1kit.report_html is not installed")
+    from s1kit import report_html  # type: ignore[attr-defined]
+
+    report_html.write_html(paths, target)
+    print(f"wrote {target}")
