@@ -1,0 +1,97 @@
+"""``s1kit serve``: an OpenAI-compatible server with per-request thinking budgets (FastAPI + uvicorn)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from s1kit.cli.common import add_model_arguments, engine_kwargs, resolve_format
+from s1kit.errors import MissingExtraError, S1kitError
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--api-key",
+        default=os.environ.get("S1KIT_API_KEY"),
+        help="require 'Authorization: Bearer KEY' on /v1 requests (default $S1KIT_API_KEY)",
+    )
+    p.add_argument("--max-batch", type=int, default=16, help="sequences decoded together (hf backend)")
+    p.add_argument("--max-queue", type=int, default=256, help="waiting requests before 503")
+    p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body")
+    p.add_argument("--max-prompt-tokens", type=int, default=None, help="longest prompt (default: context)")
+    p.add_argument(
+        "--max-tokens-cap", type=int, default=8192, help="largest max_tokens / max_thinking_tokens accepted"
+    )
+    p.add_argument(
+        "--default-max-tokens", type=int, default=512, help="answer tokens when a request sets none"
+    )
+    add_model_arguments(p)
+
+
+def _positive(args: argparse.Namespace, *names: str) -> None:
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise S1kitError(f"--{name.replace('_', '-')}={value} is invalid: expected an integer >= 1")
+
+
+def run(args: argparse.Namespace) -> int:
+    _positive(
+        args,
+        "max_batch",
+        "max_queue",
+        "max_body_bytes",
+        "max_prompt_tokens",
+        "max_tokens_cap",
+        "default_max_tokens",
+    )
+    if not 0 < args.port < 65536:
+        raise S1kitError(f"--port={args.port} is invalid: expected 1-65535")
+    if args.backend == "openai" or str(args.model).startswith(("http://", "https://")):
+        raise S1kitError("serve needs a local backend (hf or llamacpp), not another server")
+    try:
+        import uvicorn
+
+        from s1kit.serving import ServerConfig, create_app
+    except ImportError as e:
+        raise MissingExtraError("s1kit serve", "serve", e.name or "fastapi") from None
+    from s1kit.generate import Generator
+    from s1kit.models import gguf_to_hf, resolve_model
+
+    spec = resolve_model(args.model)
+    kwargs = engine_kwargs(args)
+    if args.backend == "hf" or (args.backend == "auto" and spec.kind == "hf"):
+        kwargs["max_batch"] = args.max_batch
+    gen = Generator.load(args.model, backend=args.backend, format=resolve_format(args), **kwargs)
+    root = gguf_to_hf(spec.path) if gen.engine.name == "hf" and spec.kind == "gguf" else spec.path
+    config = ServerConfig(
+        api_key=args.api_key or None,
+        max_batch=args.max_batch,
+        max_queue=args.max_queue,
+        max_body_bytes=args.max_body_bytes,
+        max_prompt_tokens=args.max_prompt_tokens,
+        max_tokens_cap=args.max_tokens_cap,
+        default_max_tokens=args.default_max_tokens,
+        root=str(root),
+    )
+    if args.host not in LOOPBACK and not config.api_key:
+        print(
+            f"warning: serving on {args.host} without --api-key: anyone who can reach it can use it",
+            file=sys.stderr,
+        )
+    app = create_app(gen, config)
+    print(
+        f"s1kit serve: {gen.engine.model_name} on {gen.engine.name} (format {gen.format.name}) at "
+        f"http://{args.host}:{args.port}/v1",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level="warning", limit_concurrency=args.max_queue + 64
+    )
+    return 0

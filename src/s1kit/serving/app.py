@@ -1,0 +1,321 @@
+"""The OpenAI-compatible HTTP app: ``/v1/chat/completions``, ``/v1/completions``, ``/v1/models``, ``/health``.
+
+Every request is authenticated (with an API key), read with a size bound, parsed strictly
+(:mod:`s1kit.serving.schemas`) and turned into a :class:`~s1kit.serving.scheduler.Job`; mistakes get an
+OpenAI-style error body with a 4xx status. Without thinking fields a chat request is plain chat; with
+any of them the reply has a thinking section held to the budget, returned as ``reasoning_content``.
+
+Example:
+    >>> app = create_app(Generator.load("default"), ServerConfig(api_key="secret"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException
+
+from s1kit.budget import Budget
+from s1kit.errors import ConfigError, S1kitError
+from s1kit.forcing import ForcingPlan, ForcingState
+from s1kit.formats import FORMATS, FormatIds, ReasoningFormat, get_format
+from s1kit.sampling import SamplingParams
+from s1kit.serving import responses as out
+from s1kit.serving.schemas import ChatRequest, CompletionRequest, GenerationRequest
+from s1kit.serving.scheduler import Job, QueueFull, Scheduler, Summary, listener, stop_tuple
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Limits and security settings of ``s1kit serve``.
+
+    Attributes:
+        api_key: when set, every ``/v1`` request needs ``Authorization: Bearer <api_key>``.
+        max_batch: sequences decoded together (hf backend; llama.cpp decodes one at a time).
+        max_queue: requests waiting for a slot before new ones get 503.
+        max_body_bytes: largest accepted request body.
+        max_prompt_tokens: longest accepted prompt (default: the context length minus one).
+        max_tokens_cap: largest ``max_tokens`` and ``max_thinking_tokens`` a request may ask for; also the
+            thinking cap when a thinking request sets none.
+        default_max_tokens: answer tokens when a request sets no ``max_tokens``.
+        root: a local path of the model (reported in ``/v1/models`` so clients can load its tokenizer).
+    """
+
+    api_key: str | None = None
+    max_batch: int = 16
+    max_queue: int = 256
+    max_body_bytes: int = 1 << 20
+    max_prompt_tokens: int | None = None
+    max_tokens_cap: int = 8192
+    default_max_tokens: int = 512
+    root: str | None = None
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, message: str, *, param: str | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.message, self.param, self.code = status, message, param, code
+
+
+class _Disconnected(Exception):
+    pass
+
+
+def create_app(generator: Any, config: ServerConfig | None = None) -> FastAPI:
+    """The app serving ``generator``'s engine; the scheduler thread runs while the app is up."""
+    cfg = config or ServerConfig()
+    engine, tok = generator.engine, generator.tokenizer
+    scheduler = Scheduler(engine, max_batch=cfg.max_batch, max_queue=cfg.max_queue)
+    max_prompt = min(cfg.max_prompt_tokens or engine.context_length, engine.context_length - 1)
+    formats = {generator.format.name: (generator.format, generator.format_ids)}
+    names = {engine.model_name, "default"}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler.start()
+        yield
+        await asyncio.to_thread(scheduler.shutdown)
+
+    app = FastAPI(title="s1kit", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.scheduler = scheduler
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, e: ApiError) -> JSONResponse:
+        return out.error(e.status, e.message, param=e.param, code=e.code)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, e: HTTPException) -> JSONResponse:
+        return out.error(e.status_code, str(e.detail))
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, e: Exception) -> JSONResponse:
+        return out.error(500, f"internal error: {type(e).__name__}", kind="server_error")
+
+    def authorize(request: Request) -> None:
+        if cfg.api_key is None:
+            return
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {cfg.api_key}".encode()):
+            raise ApiError(
+                401,
+                "invalid or missing API key (expected 'Authorization: Bearer <key>')",
+                code="invalid_api_key",
+            )
+
+    async def parse(request: Request, model: type[BaseModel]) -> Any:
+        authorize(request)
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > cfg.max_body_bytes):
+            raise ApiError(413, f"request body over {cfg.max_body_bytes} bytes")
+        body, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > cfg.max_body_bytes:
+                raise ApiError(413, f"request body over {cfg.max_body_bytes} bytes")
+            body.append(chunk)
+        try:
+            data = json.loads(b"".join(body))
+        except (ValueError, RecursionError):
+            raise ApiError(400, "the request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "the request body must be a JSON object")
+        try:
+            req = model.model_validate(data)
+        except ValidationError as e:
+            err = e.errors()[0]
+            loc = ".".join(str(x) for x in err["loc"])
+            raise ApiError(400, f"{loc}: {err['msg']}", param=loc.split(".")[0] or None) from None
+        except RecursionError:
+            raise ApiError(400, "the request body is nested too deeply") from None
+        if req.model not in names:
+            raise ApiError(
+                404,
+                f"model {req.model!r} is not served here; try {engine.model_name!r}",
+                param="model",
+                code="model_not_found",
+            )
+        return req
+
+    def sampling(req: GenerationRequest) -> SamplingParams:
+        try:
+            return SamplingParams(
+                temperature=1.0 if req.temperature is None else float(req.temperature),
+                top_p=1.0 if req.top_p is None else float(req.top_p),
+                top_k=max(0, req.top_k or 0),
+                seed=req.seed,
+            )
+        except ConfigError as e:
+            raise ApiError(400, str(e), param=e.field) from None
+
+    def pick_format(req: GenerationRequest) -> tuple[ReasoningFormat, FormatIds]:
+        name = req.reasoning_format or generator.format.name
+        if name not in formats:
+            if name not in FORMATS:
+                raise ApiError(
+                    400,
+                    f"reasoning_format {name!r} is unknown: expected one of {sorted(FORMATS)}",
+                    param="reasoning_format",
+                )
+            try:
+                formats[name] = (get_format(name), get_format(name).ids(tok))
+            except S1kitError as e:
+                raise ApiError(400, f"reasoning_format {name!r}: {e}", param="reasoning_format") from None
+        fmt, ids = formats[name]
+        extra = frozenset(i for i in (req.stop_token_ids or ()) if i < tok.vocab_size)
+        return fmt, (replace(ids, answer_stops=ids.answer_stops | extra) if extra else ids)
+
+    def limit(value: int, field: str) -> int:
+        if value > cfg.max_tokens_cap:
+            raise ApiError(
+                400, f"{field}={value} is over this server's limit of {cfg.max_tokens_cap}", param=field
+            )
+        return value
+
+    def make_job(req: GenerationRequest, prompt: list[int], *, default_tokens: int) -> Job:
+        if len(prompt) > max_prompt:
+            raise ApiError(
+                400,
+                f"the prompt has {len(prompt)} tokens; this server accepts at most {max_prompt} (context {engine.context_length})",
+                param="messages" if isinstance(req, ChatRequest) else "prompt",
+                code="context_length_exceeded",
+            )
+        answer = limit(req.answer_limit(default_tokens), "max_tokens")
+        if req.max_thinking_tokens is not None:
+            limit(req.max_thinking_tokens, "max_thinking_tokens")
+        try:
+            if req.thinking:
+                budget = req.budget(answer_tokens=answer, thinking_cap=cfg.max_tokens_cap)
+            else:
+                budget = Budget(max_answer_tokens=answer)
+        except ConfigError as e:
+            raise ApiError(400, str(e), param=e.field) from None
+        plan = ForcingPlan.build(budget, pick_format(req)[1], tok)
+        ref: list[Job] = []
+        state = ForcingState(plan, listener(ref, tok))
+        if not req.thinking:
+            state.phase = "answer"  # a plain completion: no thinking section
+        job = Job(prompt, state, sampling(req), stop=stop_tuple(req.stop), loop=asyncio.get_running_loop())
+        ref.append(job)
+        try:
+            scheduler.submit(job)
+        except QueueFull as e:
+            raise ApiError(503, f"server busy: {e}", code="server_busy") from None
+        return job
+
+    async def next_event(job: Job, request: Request) -> tuple[Any, ...]:
+        while True:
+            try:
+                return await asyncio.wait_for(job.events.get(), timeout=0.5)
+            except TimeoutError:
+                if await request.is_disconnected():
+                    job.cancelled = True
+                    raise _Disconnected from None
+
+    async def result(job: Job, request: Request) -> Summary:
+        try:
+            while True:
+                ev = await next_event(job, request)
+                if ev[0] == "done":
+                    return ev[1]
+                if ev[0] == "error":
+                    raise ApiError(500, ev[1], code="generation_failed")
+        finally:
+            job.cancelled = True  # a no-op once done; frees the slot when the client left
+
+    async def stream(job: Job, request: Request, chunks: out.Chunks) -> AsyncIterator[str]:
+        try:
+            yield chunks.start()
+            while True:
+                ev = await next_event(job, request)
+                if ev[0] == "delta":
+                    piece = chunks.delta(ev[1], ev[2])
+                    if piece:
+                        yield piece
+                elif ev[0] == "done":
+                    yield chunks.end(ev[1])
+                    break
+                else:
+                    yield out.sse({"error": {"message": ev[1], "type": "server_error"}})
+                    break
+            yield "data: [DONE]\n\n"
+        except _Disconnected:
+            return
+        finally:
+            job.cancelled = True
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", **scheduler.load}
+
+    @app.get("/v1/models")
+    async def models(request: Request) -> dict[str, Any]:
+        authorize(request)
+        return out.models(engine.model_name, engine.context_length, cfg.root)
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Response:
+        req: ChatRequest = await parse(request, ChatRequest)
+        messages = [
+            {"role": "system" if m.role == "developer" else m.role, "content": m.text()} for m in req.messages
+        ]
+        try:
+            text = tok.apply_chat_template(messages)
+        except Exception as e:  # a template may refuse a message order (jinja raise_exception)
+            raise ApiError(
+                400, f"the chat template refused these messages: {str(e)[:200]}", param="messages"
+            ) from None
+        if req.thinking:  # open the thinking section, as ReasoningFormat.render_prompt does
+            start = pick_format(req)[0].think_start
+            if text.rstrip().endswith(start.strip()):
+                text = text.rstrip() + start[len(start.rstrip()) :]
+            else:
+                text += start
+        job = make_job(req, tok.encode(text), default_tokens=cfg.default_max_tokens)
+        meta = out.Meta(f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), engine.model_name)
+        if req.stream:
+            usage = bool(req.stream_options and req.stream_options.include_usage)
+            return StreamingResponse(
+                stream(job, request, out.ChatChunks(meta, usage)), media_type="text/event-stream"
+            )
+        return JSONResponse(out.chat(meta, await result(job, request), req.return_token_ids))
+
+    @app.post("/v1/completions")
+    async def completions(request: Request) -> Response:
+        req: CompletionRequest = await parse(request, CompletionRequest)
+        value = req.prompt_value()
+        if isinstance(value, str):
+            prompt = tok.encode(value)
+        else:
+            bad = [i for i in value if i >= tok.vocab_size]
+            if bad:
+                raise ApiError(
+                    400,
+                    f"prompt token ids {bad[:5]} are outside the vocabulary of {tok.vocab_size}",
+                    param="prompt",
+                )
+            prompt = list(value)
+        if not prompt:
+            raise ApiError(400, "the prompt is empty", param="prompt")
+        job = make_job(req, prompt, default_tokens=16)
+        meta = out.Meta(f"cmpl-{uuid.uuid4().hex}", int(time.time()), engine.model_name)
+        if req.stream:
+            usage = bool(req.stream_options and req.stream_options.include_usage)
+            return StreamingResponse(
+                stream(job, request, out.TextChunks(meta, usage)), media_type="text/event-stream"
+            )
+        return JSONResponse(out.completion(meta, await result(job, request), req.return_token_ids))
+
+    return app
