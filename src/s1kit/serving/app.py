@@ -32,8 +32,8 @@ from s1kit.forcing import ForcingPlan, ForcingState
 from s1kit.formats import FORMATS, FormatIds, ReasoningFormat, get_format
 from s1kit.sampling import SamplingParams
 from s1kit.serving import responses as out
-from s1kit.serving.schemas import ChatRequest, CompletionRequest, GenerationRequest
 from s1kit.serving.scheduler import Job, QueueFull, Scheduler, Summary, listener, stop_tuple
+from s1kit.serving.schemas import ChatRequest, CompletionRequest, GenerationRequest
 
 
 @dataclass(frozen=True)
