@@ -36,14 +36,28 @@ class HashWeights(transformers.TrainerCallback):
 def main() -> None:
     data, model_dir, output = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     cfg = TrainConfig(
-        block_size=128, epochs=1, max_steps=3, learning_rate=1e-2, global_batch_size=4,
-        gradient_checkpointing=False, lr_scheduler="constant", warmup_ratio=0.0, save_steps=1000,
+        block_size=128,
+        epochs=1,
+        max_steps=3,
+        learning_rate=1e-2,
+        global_batch_size=4,
+        gradient_checkpointing=False,
+        lr_scheduler="constant",
+        warmup_ratio=0.0,
+        save_steps=1000,
     )
     tok = load_tokenizer(model_dir)
     examples, _ = load_examples(data)
     formatted, _ = format_dataset(HFTokenizer(tok), examples, cfg)
     output.mkdir(parents=True, exist_ok=True)
-    train(cfg, model_dir=model_dir, tokenizer=tok, examples=formatted, output=output, callbacks=[HashWeights(output)])
+    train(
+        cfg,
+        model_dir=model_dir,
+        tokenizer=tok,
+        examples=formatted,
+        output=output,
+        callbacks=[HashWeights(output)],
+    )
 
 
 if __name__ == "__main__":

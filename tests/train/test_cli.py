@@ -33,14 +33,18 @@ def good_jsonl(tmp_path):
 def test_missing_fields(tmp_path, tiny_model_dir, capsys):
     p = tmp_path / "d.jsonl"
     p.write_text(json.dumps({"question": "Q", "thinking": "t", "attempt": "a"}) + "\n")
-    rc, _, err = run(["--data", str(p), "--model", str(tiny_model_dir), "--output", str(tmp_path / "o")], capsys)
+    rc, _, err = run(
+        ["--data", str(p), "--model", str(tiny_model_dir), "--output", str(tmp_path / "o")], capsys
+    )
     one_line_error(rc, err, "thinking_trajectories")
 
 
 def test_empty_dataset(tmp_path, tiny_model_dir, capsys):
     p = tmp_path / "d.jsonl"
     p.write_text("")
-    rc, _, err = run(["--data", str(p), "--model", str(tiny_model_dir), "--output", str(tmp_path / "o")], capsys)
+    rc, _, err = run(
+        ["--data", str(p), "--model", str(tiny_model_dir), "--output", str(tmp_path / "o")], capsys
+    )
     one_line_error(rc, err, "empty")
 
 
@@ -49,20 +53,36 @@ def test_folder_that_is_not_a_causal_lm(tmp_path, good_jsonl, capsys):
 
     vit = tmp_path / "vit"
     ViTConfig().save_pretrained(vit)
-    rc, _, err = run(["--data", str(good_jsonl), "--model", str(vit), "--output", str(tmp_path / "o")], capsys)
+    rc, _, err = run(
+        ["--data", str(good_jsonl), "--model", str(vit), "--output", str(tmp_path / "o")], capsys
+    )
     one_line_error(rc, err, "not a causal language model")
     (tmp_path / "empty").mkdir()
-    rc, _, err = run(["--data", str(good_jsonl), "--model", str(tmp_path / "empty"), "--output", str(tmp_path / "o")], capsys)
+    rc, _, err = run(
+        ["--data", str(good_jsonl), "--model", str(tmp_path / "empty"), "--output", str(tmp_path / "o")],
+        capsys,
+    )
     one_line_error(rc, err, "not a model folder")
 
 
 def test_unknown_recipe(tmp_path, good_jsonl, capsys):
-    rc, _, err = run(["--recipe", "s1k-llama-9000", "--data", str(good_jsonl), "--output", str(tmp_path)], capsys)
+    rc, _, err = run(
+        ["--recipe", "s1k-llama-9000", "--data", str(good_jsonl), "--output", str(tmp_path)], capsys
+    )
     one_line_error(rc, err, "unknown recipe", "cpu-tiny")
 
 
 def test_block_size_below_prompt_length(tmp_path, tiny_model_dir, good_jsonl, capsys):
-    argv = ["--data", str(good_jsonl), "--model", str(tiny_model_dir), "--output", str(tmp_path / "o"), "--block-size", "8"]
+    argv = [
+        "--data",
+        str(good_jsonl),
+        "--model",
+        str(tiny_model_dir),
+        "--output",
+        str(tmp_path / "o"),
+        "--block-size",
+        "8",
+    ]
     rc, _, err = run(argv, capsys)
     one_line_error(rc, err, "block_size=8 is below the prompt length")
 
@@ -78,14 +98,22 @@ def test_training_needs_data_and_output(capsys):
 
 
 def test_estimate_prints_the_table_and_json(capsys):
-    rc, out, _ = run(["--recipe", "s1k-qwen2.5-32b", "--model", "Qwen/Qwen2.5-32B-Instruct", "--estimate", "--gpus", "16"], capsys)
+    rc, out, _ = run(
+        ["--recipe", "s1k-qwen2.5-32b", "--model", "Qwen/Qwen2.5-32B-Instruct", "--estimate", "--gpus", "16"],
+        capsys,
+    )
     assert rc == 0
     table, line = out.strip().rsplit("\n", 1)
     est = json.loads(line)
     assert est["gpus"] == 16 and est["block_size"] == 32768 and est["precision"] == "bf16"
     assert "optimizer state" in table and "longest sequence that fits" in table
     assert est["total"] == pytest.approx(
-        est["weights"] + est["gradients"] + est["optimizer"] + est["gathered_layers"] + est["activations"] + est["logits"],
+        est["weights"]
+        + est["gradients"]
+        + est["optimizer"]
+        + est["gathered_layers"]
+        + est["activations"]
+        + est["logits"],
         abs=0.05,
     )
 

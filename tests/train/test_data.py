@@ -34,7 +34,15 @@ def test_s1k_schema_list_and_string_trajectories(tmp_path):
 def test_s1k_1_1_columns_are_preferred(tmp_path):
     p = write_rows(
         tmp_path / "d.jsonl",
-        [{"question": "Q", "thinking_trajectories": ["gemini"], "attempt": "g", "deepseek_thinking_trajectory": "r1", "deepseek_attempt": "d"}],
+        [
+            {
+                "question": "Q",
+                "thinking_trajectories": ["gemini"],
+                "attempt": "g",
+                "deepseek_thinking_trajectory": "r1",
+                "deepseek_attempt": "d",
+            }
+        ],
     )
     rows, _ = load_examples(p)
     assert (rows[0].thinking, rows[0].attempt) == ("r1", "d")
@@ -48,13 +56,17 @@ def test_parquet_and_json(tmp_path):
     pq.write_table(pa.table(data), tmp_path / "d.parquet")
     rows, _ = load_examples(tmp_path / "d.parquet")
     assert (rows[0].thinking, rows[0].attempt) == ("t1\nt2", "A")
-    (tmp_path / "d.json").write_text(json.dumps([{"question": "Q", "thinking_trajectories": "t", "attempt": "A"}]))
+    (tmp_path / "d.json").write_text(
+        json.dumps([{"question": "Q", "thinking_trajectories": "t", "attempt": "A"}])
+    )
     assert load_examples(tmp_path / "d.json")[0][0].thinking == "t"
 
 
 def test_missing_fields_name_them(tmp_path):
     p = write_rows(tmp_path / "d.jsonl", [{"question": "Q", "attempt": "A"}])
-    with pytest.raises(S1kitError, match=r"d.jsonl:1: missing or non-text field\(s\) \['thinking_trajectories'\]"):
+    with pytest.raises(
+        S1kitError, match=r"d.jsonl:1: missing or non-text field\(s\) \['thinking_trajectories'\]"
+    ):
         load_examples(p)
 
 
@@ -79,7 +91,10 @@ def test_sky_t1_traces_are_converted_and_filtered(tmp_path):
     p = write_rows(tmp_path / "sky.jsonl", rows)
     examples, report = load_examples(p)
     assert [(e.thinking, e.attempt, e.source) for e in examples] == [("One plus one.", "2", "sky-t1")]
-    assert dict(report.dropped) == {"traces graded incorrect": 1, "unfinished traces (no <|end_of_thought|>)": 1}
+    assert dict(report.dropped) == {
+        "traces graded incorrect": 1,
+        "unfinished traces (no <|end_of_thought|>)": 1,
+    }
 
 
 def test_eval_set_trace_files_are_refused_or_left_out(tmp_path):
@@ -99,4 +114,6 @@ def test_shared_pool_traces_load_without_the_eval_set():
     # The pool README counts 27 usable minerva and 21 usable amc23 traces (correct and finished).
     assert len(examples) == 48
     assert all("EVALSET" not in f for f in report.files) and len(report.skipped_files) == 1
-    assert all("<|begin_of_thought|>" not in e.thinking and "<|end_of_solution|>" not in e.attempt for e in examples)
+    assert all(
+        "<|begin_of_thought|>" not in e.thinking and "<|end_of_solution|>" not in e.attempt for e in examples
+    )

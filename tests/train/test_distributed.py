@@ -35,7 +35,11 @@ def _accelerate() -> str:
 @pytest.mark.slow
 def test_two_cpu_processes_end_with_identical_weights(tmp_path, tiny_model_dir, sums_jsonl):
     plan = launch_plan("cpu", gpus=2, train_args=[])
-    launcher = [_accelerate(), "launch", *plan.argv[2 : plan.argv.index("-m")]]  # the plan's own launcher options
+    launcher = [
+        _accelerate(),
+        "launch",
+        *plan.argv[2 : plan.argv.index("-m")],
+    ]  # the plan's own launcher options
     out = tmp_path / "ddp"
     proc = subprocess.run(
         [*launcher, "--main_process_port", "29517", str(WORKER), str(sums_jsonl), str(tiny_model_dir), str(out)],

@@ -34,7 +34,9 @@ def test_sharded_state_is_eight_bytes_per_param_in_bf16(qwen32b):
     assert e16.activations == e8.activations and e16.logits == e8.logits  # per-GPU, not sharded
     assert e16.total < e8.total and e16.max_tokens_that_fit > e8.max_tokens_that_fit
     fp32 = estimate(qwen32b, cfg.replace(precision="fp32"), gpus=8)  # the reference code's fp32 load
-    assert fp32.weights + fp32.gradients + fp32.optimizer == pytest.approx(2 * (e8.weights + e8.gradients + e8.optimizer))
+    assert fp32.weights + fp32.gradients + fp32.optimizer == pytest.approx(
+        2 * (e8.weights + e8.gradients + e8.optimizer)
+    )
     assert not fp32.fits
 
 
@@ -64,7 +66,9 @@ def test_unknown_model_name_is_a_clear_error():
 
 
 def test_fsdp_plan_for_16_gpus_spans_two_machines():
-    plan = launch_plan("fsdp", gpus=16, train_args=["--data", "d.jsonl", "--output", "o"], layer_cls="Qwen2DecoderLayer")
+    plan = launch_plan(
+        "fsdp", gpus=16, train_args=["--data", "d.jsonl", "--output", "o"], layer_cls="Qwen2DecoderLayer"
+    )
     argv = list(plan.argv)
     assert argv[:2] == ["accelerate", "launch"] and plan.machines == 2
     assert argv[argv.index("--config_file") + 1] == str(accelerate_config("fsdp"))

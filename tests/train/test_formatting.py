@@ -45,12 +45,17 @@ def test_mask_covers_exactly_thinking_delimiter_answer_and_end_of_turn(tok, hf_t
 
 def test_template_markers_inside_the_question_stay_masked(tok, hf_tok):
     # A string-search mask would find this "<|im_start|>think" in the question and train on the prompt.
-    ex = Example("Explain the tag <|im_start|>think\n and <|im_start|>answer\n please", "It is a tag.", "A tag.")
+    ex = Example(
+        "Explain the tag <|im_start|>think\n and <|im_start|>answer\n please", "It is a tag.", "A tag."
+    )
     f = format_example(tok, ex, CFG)
     n_prompt = len(tok.encode(prompt_text(hf_tok, ex.question)))
     assert all(label == IGNORE for label in f.labels[:n_prompt])
     assert all(label != IGNORE for label in f.labels[n_prompt:])
-    assert tok.decode([t for t in f.labels if t != IGNORE]) == "It is a tag.\n<|im_start|>answer\nA tag.<|im_end|>"
+    assert (
+        tok.decode([t for t in f.labels if t != IGNORE])
+        == "It is a tag.\n<|im_start|>answer\nA tag.<|im_end|>"
+    )
 
 
 def test_r1_format_uses_its_own_delimiters(tok, hf_tok):
@@ -118,7 +123,9 @@ def test_remaining_budget_markers(tok, unit):
 def test_collator_pads_ids_and_masks_labels():
     from s1kit.training.trainer import PaddingCollator
 
-    batch = PaddingCollator(pad_id=2)([{"input_ids": [5, 6, 7], "labels": [-100, 6, 7]}, {"input_ids": [9], "labels": [9]}])
+    batch = PaddingCollator(pad_id=2)(
+        [{"input_ids": [5, 6, 7], "labels": [-100, 6, 7]}, {"input_ids": [9], "labels": [9]}]
+    )
     assert batch["input_ids"].tolist() == [[5, 6, 7], [9, 2, 2]]
     assert batch["labels"].tolist() == [[-100, 6, 7], [9, -100, -100]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]

@@ -41,7 +41,11 @@ def result(trained):
 def test_loss_falls(result, trained):
     out, _ = trained
     assert result["steps"] == STEPS and result["world_size"] == 1
-    losses = [json.loads(line)["loss"] for line in (out / "log_history.jsonl").read_text().splitlines() if '"loss"' in line]
+    losses = [
+        json.loads(line)["loss"]
+        for line in (out / "log_history.jsonl").read_text().splitlines()
+        if '"loss"' in line
+    ]
     assert len(losses) == STEPS
     assert sum(losses[-5:]) / 5 < 0.25 * sum(losses[:5]) / 5
     assert result["final_loss"] == pytest.approx(losses[-1]) and result["tokens_per_s"] > 0
@@ -49,7 +53,13 @@ def test_loss_falls(result, trained):
 
 def test_output_is_a_model_folder_with_config_curve_and_checkpoints(result, trained):
     out, _ = trained
-    for name in ("config.json", "model.safetensors", "tokenizer.json", "chat_template.jinja", "generation_config.json"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "chat_template.jinja",
+        "generation_config.json",
+    ):
         assert (out / name).is_file(), name
     assert (out / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     resolved = yaml.safe_load((out / "s1kit_train.yaml").read_text())
@@ -83,7 +93,13 @@ def test_trained_model_stops_thinking_on_its_own_and_obeys_budget_forcing(result
     assert capped.forced_end and capped.thinking_tokens == 4
     assert [e.kind for e in capped.events][0] == "forced_end"
     longer = gen.generate(
-        "What is 3+4?", Budget(min_thinking_tokens=free.thinking_tokens + 10, num_ignore=2, max_thinking_tokens=80, max_answer_tokens=8)
+        "What is 3+4?",
+        Budget(
+            min_thinking_tokens=free.thinking_tokens + 10,
+            num_ignore=2,
+            max_thinking_tokens=80,
+            max_answer_tokens=8,
+        ),
     )
     kinds = [e.kind for e in longer.events]
     assert kinds.count("ignore") >= 1 and longer.thinking_tokens > free.thinking_tokens
@@ -92,7 +108,19 @@ def test_trained_model_stops_thinking_on_its_own_and_obeys_budget_forcing(result
 
 def test_s1kit_generate_loads_the_output_folder(result, trained, capsys):
     out, _ = trained
-    rc = main(["generate", "--model", str(out), "--backend", "hf", "--max-thinking-tokens", "6", "--json", "What is 1+2?"])
+    rc = main(
+        [
+            "generate",
+            "--model",
+            str(out),
+            "--backend",
+            "hf",
+            "--max-thinking-tokens",
+            "6",
+            "--json",
+            "What is 1+2?",
+        ]
+    )
     assert rc == 0
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert record["thinking_tokens"] <= 6
@@ -122,7 +150,26 @@ def test_lora_run_saves_a_merged_model_and_the_adapter(tmp_path, tiny_model_dir,
 @pytest.mark.slow
 def test_embedded_model_trains_with_the_cpu_recipe(tmp_path, sums_jsonl):
     out = tmp_path / "smol"
-    assert main(["train", "--recipe", "cpu-tiny", "--model", "default", "--data", str(sums_jsonl), "--output", str(out), "--max-steps", "2", "--block-size", "256"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--recipe",
+                "cpu-tiny",
+                "--model",
+                "default",
+                "--data",
+                str(sums_jsonl),
+                "--output",
+                str(out),
+                "--max-steps",
+                "2",
+                "--block-size",
+                "256",
+            ]
+        )
+        == 0
+    )
     from s1kit.generate import Generator
 
     gen = Generator.load(str(out), backend="hf", format="s1")

@@ -36,17 +36,28 @@ def _field_help(name: str) -> str:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=None, help="s1K-schema .jsonl/.json/.parquet file, or a folder of them")
-    p.add_argument("--model", default="default", help="'default' (embedded SmolLM2-135M), a .gguf or a model folder")
+    p.add_argument(
+        "--model", default="default", help="'default' (embedded SmolLM2-135M), a .gguf or a model folder"
+    )
     p.add_argument("--output", default=None, help="folder for checkpoints and the final model")
-    p.add_argument("--recipe", default=None, help=f"shipped recipe ({', '.join(recipe_names())}) or a .yaml file")
-    p.add_argument("--allow-eval-sets", action="store_true", help="allow trace files marked EVALSET_DO_NOT_TRAIN")
+    p.add_argument(
+        "--recipe", default=None, help=f"shipped recipe ({', '.join(recipe_names())}) or a .yaml file"
+    )
+    p.add_argument(
+        "--allow-eval-sets", action="store_true", help="allow trace files marked EVALSET_DO_NOT_TRAIN"
+    )
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --output")
     g = p.add_argument_group("sizing and launching")
-    g.add_argument("--estimate", action="store_true", help="print per-GPU memory for this run and whether it fits")
+    g.add_argument(
+        "--estimate", action="store_true", help="print per-GPU memory for this run and whether it fits"
+    )
     g.add_argument("--gpus", type=int, default=1, help="GPUs (processes) for --estimate and --launch")
     g.add_argument("--gpu-memory", type=float, default=80.0, help="GiB per GPU for --estimate (default 80)")
     g.add_argument(
-        "--launch", choices=("fsdp", "deepspeed", "cpu"), default=None, help="print the accelerate launch command"
+        "--launch",
+        choices=("fsdp", "deepspeed", "cpu"),
+        default=None,
+        help="print the accelerate launch command",
     )
     g.add_argument("--gpus-per-node", type=int, default=8, help="GPUs per machine for --launch (default 8)")
     g.add_argument("--run", action="store_true", help="with --launch: execute the command (one machine)")
@@ -58,7 +69,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help_text = f"{_field_help(f.name)} (default {default})"
         choices = get_args(hint)
         if hint is bool:
-            c.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+            c.add_argument(
+                flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
         elif choices and all(isinstance(x, str) for x in choices):
             c.add_argument(flag, dest=f.name, choices=choices, default=None, help=help_text)
         else:
@@ -69,7 +82,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def build_config(args: argparse.Namespace) -> TrainConfig:
     """The recipe (or the defaults) with every flag the user gave applied on top."""
     cfg = TrainConfig.from_recipe(args.recipe) if args.recipe else TrainConfig()
-    overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
+    overrides = {
+        f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None
+    }
     return cfg.replace(**overrides) if overrides else cfg
 
 
@@ -98,7 +113,10 @@ def _estimate(args: argparse.Namespace, cfg: TrainConfig) -> int:
 
     strategy = "deepspeed" if args.launch == "deepspeed" else "fsdp"
     est = estimate(
-        architecture(args.model, lora_r=cfg.lora_r), cfg, gpus=args.gpus, gpu_memory_gib=args.gpu_memory,
+        architecture(args.model, lora_r=cfg.lora_r),
+        cfg,
+        gpus=args.gpus,
+        gpu_memory_gib=args.gpu_memory,
         strategy=strategy,
     )
     print(est.table())
@@ -131,7 +149,11 @@ def _launch(args: argparse.Namespace) -> int:
         raise S1kitError("--launch needs --data FILE and --output DIR for the workers")
     layer = decoder_layer_class(args.model) if args.launch == "fsdp" else None
     plan = launch_plan(
-        args.launch, gpus=args.gpus, train_args=_worker_args(args), gpus_per_node=args.gpus_per_node, layer_cls=layer
+        args.launch,
+        gpus=args.gpus,
+        train_args=_worker_args(args),
+        gpus_per_node=args.gpus_per_node,
+        layer_cls=layer,
     )
     if not args.run:
         print(plan.explain())
@@ -151,7 +173,9 @@ def _progress_callback() -> Any:
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             if state.is_world_process_zero:
-                self.bar = tqdm(total=state.max_steps, initial=state.global_step, unit="step", file=sys.stderr)
+                self.bar = tqdm(
+                    total=state.max_steps, initial=state.global_step, unit="step", file=sys.stderr
+                )
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             if self.bar is not None:
@@ -179,7 +203,9 @@ def _train(args: argparse.Namespace, cfg: TrainConfig) -> int:
 
     output = Path(args.output)
     if not args.resume and any(output.glob("checkpoint-*")):
-        raise S1kitError(f"{output} already holds checkpoints: pass --resume to continue, or choose a new --output")
+        raise S1kitError(
+            f"{output} already holds checkpoints: pass --resume to continue, or choose a new --output"
+        )
     examples, load_report = load_examples(args.data, allow_eval_sets=args.allow_eval_sets)
     model_dir = resolve_model_dir(args.model)
     tokenizer = load_tokenizer(model_dir)

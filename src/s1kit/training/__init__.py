@@ -9,7 +9,7 @@ runs transformers' ``Trainer``, :mod:`~s1kit.training.estimate` sizes a run befo
 
 from s1kit.training.config import TrainConfig, recipe_names
 from s1kit.training.data import Example, load_examples
-from s1kit.training.formatting import FormattedExample, FormatReport, format_dataset, format_example
+from s1kit.training.formatting import FormatReport, FormattedExample, format_dataset, format_example
 
 __all__ = [
     "Example",

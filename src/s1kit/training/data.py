@@ -54,7 +54,9 @@ class LoadReport:
         if self.dropped:
             text += "; dropped " + ", ".join(f"{n} {why}" for why, n in self.dropped)
         if self.skipped_files:
-            text += f"; skipped {len(self.skipped_files)} evaluation-set file(s): " + ", ".join(self.skipped_files)
+            text += f"; skipped {len(self.skipped_files)} evaluation-set file(s): " + ", ".join(
+                self.skipped_files
+            )
         return text
 
 

@@ -136,7 +136,9 @@ def architecture(model: str, *, lora_r: int = 16) -> Architecture:
         from s1kit.training.trainer import resolve_model_dir
 
         if not os.path.exists(model) and model != "default":
-            raise S1kitError(f"model {model!r} not found: expected a model folder, 'default' or one of {sorted(KNOWN)}")
+            raise S1kitError(
+                f"model {model!r} not found: expected a model folder, 'default' or one of {sorted(KNOWN)}"
+            )
         config = transformers.AutoConfig.from_pretrained(resolve_model_dir(model))
         if isinstance(getattr(config, "quantization_config", None), dict):
             del config.quantization_config

@@ -46,8 +46,10 @@ class LaunchPlan:
 
     @property
     def command(self) -> str:
-        return shlex.join(self.argv).replace("'$MACHINE_RANK'", "$MACHINE_RANK").replace(
-            "'$MAIN_PROCESS_IP'", "$MAIN_PROCESS_IP"
+        return (
+            shlex.join(self.argv)
+            .replace("'$MACHINE_RANK'", "$MACHINE_RANK")
+            .replace("'$MAIN_PROCESS_IP'", "$MAIN_PROCESS_IP")
         )
 
     def explain(self) -> str:
@@ -55,7 +57,8 @@ class LaunchPlan:
             return self.command
         return (
             f"# {self.gpus} GPUs = {self.machines} machines x {self.gpus // self.machines}: run this on every "
-            "machine, with MACHINE_RANK=0..N-1 and MAIN_PROCESS_IP set to machine 0's address\n" + self.command
+            "machine, with MACHINE_RANK=0..N-1 and MAIN_PROCESS_IP set to machine 0's address\n"
+            + self.command
         )
 
 
@@ -135,5 +138,7 @@ def run_plan(plan: LaunchPlan) -> int:
         )
     beside = Path(sys.executable).parent / "accelerate"  # the virtualenv's, even if not on PATH
     exe = str(beside) if beside.is_file() else shutil.which("accelerate")
-    argv = [exe, *plan.argv[1:]] if exe else [sys.executable, "-m", "accelerate.commands.launch", *plan.argv[2:]]
+    argv = (
+        [exe, *plan.argv[1:]] if exe else [sys.executable, "-m", "accelerate.commands.launch", *plan.argv[2:]]
+    )
     return subprocess.call(argv)

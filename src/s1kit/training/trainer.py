@@ -313,7 +313,15 @@ def train(
     losses = tuple(float(h["loss"]) for h in trainer.state.log_history if "loss" in h)
     if trainer.is_world_process_zero():
         _write_logs(trainer.state.log_history, output)
-    return TrainResult(output, int(out.global_step), losses, int(trainer.state.num_input_tokens_seen), runtime, ws, grad_accum)
+    return TrainResult(
+        output,
+        int(out.global_step),
+        losses,
+        int(trainer.state.num_input_tokens_seen),
+        runtime,
+        ws,
+        grad_accum,
+    )
 
 
 def _save(trainer: Any, cfg: TrainConfig, tokenizer: Any, output: Path) -> None:
