@@ -267,14 +267,22 @@ class OpenAIEngine:
         return idx
 
 
-def _model_card(url: str, api_key: str | None, wanted: str | None) -> dict[str, Any]:
+def _model_card(url: str, api_key: str | None, wanted: str | None, retries: int = 5) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    try:
-        r = httpx.get(f"{url}/v1/models", headers=headers, timeout=10.0)
-    except httpx.TransportError as e:
-        raise S1kitError(f"cannot reach the server at {url}: {e}") from None
-    if r.status_code != 200:
-        raise S1kitError(f"{url}/v1/models answered {r.status_code}: {_error_message(r)}")
+    for attempt in range(retries + 1):
+        try:
+            r = httpx.get(f"{url}/v1/models", headers=headers, timeout=10.0)
+        except httpx.TransportError as e:
+            if attempt == retries:
+                raise S1kitError(f"cannot reach the server at {url}: {e}") from None
+            time.sleep(0.2 * 2**attempt)
+            continue
+        if r.status_code in RETRY_STATUS and attempt < retries:
+            time.sleep(0.2 * 2**attempt)
+            continue
+        if r.status_code != 200:
+            raise S1kitError(f"{url}/v1/models answered {r.status_code}: {_error_message(r)}")
+        break
     try:
         cards = [c for c in r.json().get("data", []) if isinstance(c, dict)]
     except (ValueError, AttributeError):

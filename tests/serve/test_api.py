@@ -1,0 +1,117 @@
+"""`s1kit serve` through the official openai client, on loopback, over a tiny real (random) model."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+from s1kit import Budget
+
+Q = "How many positive divisors does 360 have?"
+
+
+def chat(client, budget=None, **kw):
+    extra = dict(budget or {})
+    return client.chat.completions.create(
+        model="tiny", messages=[{"role": "user", "content": Q}], temperature=0, extra_body=extra or None, **kw
+    )
+
+
+def test_plain_chat_has_no_thinking(client, tiny_gen):
+    r = chat(client, max_tokens=7)
+    msg = r.choices[0].message
+    assert msg.reasoning_content is None
+    assert r.usage.completion_tokens_details.reasoning_tokens == 0
+    assert 0 < r.usage.completion_tokens <= 7
+    # the same as the chat template plus greedy decoding in-process (no thinking section)
+    prompt = tiny_gen.tokenizer.apply_chat_template([{"role": "user", "content": Q}])
+    ids = tiny_gen.tokenizer.encode(prompt)
+    assert r.usage.prompt_tokens == len(ids)
+    session = tiny_gen.engine.open([ids], None)
+    expected = []
+    for _ in range(r.usage.completion_tokens):
+        t = int(session.logits(0).argmax())
+        expected.append(t)
+        session.step([t])
+    assert msg.content == tiny_gen.tokenizer.decode(expected)
+
+
+@pytest.mark.parametrize(
+    "budget",
+    [
+        {"max_thinking_tokens": 24, "num_ignore": 2},
+        {"max_thinking_tokens": 40, "min_thinking_tokens": 30},
+        {"max_thinking_tokens": 12, "answer_primer": "", "ignore_strings": ["Hmm", "Wait"]},
+    ],
+)
+def test_thinking_chat_equals_in_process(client, tiny_gen, budget):
+    r = chat(client, budget, max_tokens=6)
+    c = tiny_gen.generate(Q, Budget(max_answer_tokens=6, **budget))
+    msg = r.choices[0].message
+    assert msg.reasoning_content == c.thinking
+    assert msg.content == c.answer
+    assert r.usage.completion_tokens_details.reasoning_tokens == c.thinking_tokens
+    assert budget.get("min_thinking_tokens", 0) <= c.thinking_tokens <= budget["max_thinking_tokens"]
+    assert r.model_extra["s1kit"]["forced_end"] == c.forced_end
+    assert r.model_extra["s1kit"]["ignored_stops"] == c.ignored_stops
+
+
+def test_streaming_matches_the_whole_response(client):
+    budget = {"max_thinking_tokens": 30, "num_ignore": 1}
+    whole = chat(client, budget, max_tokens=8).choices[0].message
+    reasoning, content, finish, extra = "", "", None, None
+    for chunk in chat(client, budget, max_tokens=8, stream=True, stream_options={"include_usage": True}):
+        if chunk.choices:
+            d = chunk.choices[0].delta
+            reasoning += getattr(d, "reasoning_content", None) or ""
+            content += d.content or ""
+            finish = chunk.choices[0].finish_reason or finish
+            extra = (chunk.model_extra or {}).get("s1kit") or extra
+        else:
+            assert chunk.usage.completion_tokens_details.reasoning_tokens <= 30
+    assert (reasoning, content) == (whole.reasoning_content, whole.content)
+    assert finish in ("stop", "length") and extra["ignored_stops"] >= 0
+
+
+def test_raw_completion_with_token_ids_and_stop_string(client, tiny_gen):
+    for q in [Q, "What is 2+2?", "Name a prime.", "Why?", "Tell me a story."]:
+        ids = tiny_gen.tokenizer.encode(tiny_gen.render(q))
+        free = client.completions.create(
+            model="tiny", prompt=ids, max_tokens=12, temperature=0, extra_body={"return_token_ids": True}
+        )
+        got = free.choices[0].model_extra["token_ids"]
+        if free.choices[0].finish_reason == "length":
+            break
+    assert len(got) == 12, "no prompt ran to the length limit"
+    assert free.choices[0].text == tiny_gen.tokenizer.decode(got)
+    stop = tiny_gen.tokenizer.decode(got[5:7])  # a string the model really writes
+    cut = client.completions.create(model="tiny", prompt=ids, max_tokens=12, temperature=0, stop=[stop])
+    assert cut.choices[0].finish_reason == "stop"
+    assert cut.choices[0].text == free.choices[0].text[: free.choices[0].text.find(stop)]
+    streamed = client.completions.create(
+        model="tiny", prompt=ids, max_tokens=12, temperature=0, stop=[stop], stream=True
+    )
+    assert "".join(ch.choices[0].text for ch in streamed if ch.choices) == cut.choices[0].text
+
+
+def test_models_and_health(server, client):
+    models = client.models.list().data
+    assert [m.id for m in models] == ["tiny"] and models[0].model_extra["max_model_len"] == 1024
+    h = httpx.get(server[0] + "/health").json()
+    assert h["status"] == "ok" and h["capacity"] == 8
+
+
+def test_api_key(tiny_gen):
+    from s1kit.serving import ServerConfig, create_app
+    from tests.serve.conftest import running
+
+    with running(create_app(tiny_gen, ServerConfig(api_key="s3cret"))) as url:
+        bad = openai.OpenAI(base_url=url + "/v1", api_key="wrong", max_retries=0)
+        with pytest.raises(openai.AuthenticationError) as e:
+            bad.models.list()
+        assert e.value.status_code == 401 and "API key" in e.value.message
+        r = httpx.post(url + "/v1/completions", json={"model": "tiny", "prompt": "hi"})
+        assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
+        good = openai.OpenAI(base_url=url + "/v1", api_key="s3cret", max_retries=0)
+        assert good.completions.create(model="tiny", prompt="hi", max_tokens=2).usage.completion_tokens >= 1
