@@ -96,7 +96,7 @@ def extract_answer(text: str) -> str | None:
         return None
     rest = text[last.end() :].lstrip(" \t*:")
     line = rest.split("\n\n")[0].split("\n")[0] if rest.strip() else ""
-    line = line.strip().strip("*").strip()
+    line = line.strip().strip("*").strip().rstrip(".").strip()
     line = re.sub(r"^\$+|\$+$", "", line).strip()
     line = re.sub(r"^\\\(|\\\)$|^\\\[|\\\]$", "", line).strip()
     line = re.split(r"\.\s+(?=[A-Z])", line)[0]  # "12. I hope it is correct." -> "12"
