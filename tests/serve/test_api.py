@@ -103,8 +103,9 @@ def test_models_and_health(server, client):
 
 
 def test_api_key(tiny_gen):
-    from s1kit.serving import ServerConfig, create_app
     from tests.serve.conftest import running
+
+    from s1kit.serving import ServerConfig, create_app
 
     with running(create_app(tiny_gen, ServerConfig(api_key="s3cret"))) as url:
         bad = openai.OpenAI(base_url=url + "/v1", api_key="wrong", max_retries=0)
