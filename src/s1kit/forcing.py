@@ -26,7 +26,7 @@ from s1kit.tokenizer import Tokenizer
 
 Role = Literal["think", "ignore", "delim", "primer", "answer"]
 Phase = Literal["thinking", "answer", "done"]
-EventKind = Literal["ignore", "forced_end", "answer_limit"]
+EventKind = Literal["ignore", "forced_end", "early_exit", "answer_limit"]
 
 
 @dataclass(frozen=True)
@@ -163,6 +163,20 @@ class ForcingState:
         while self.has_forced():
             out.append(self._pop())
         return out
+
+    def end_thinking(self, kind: EventKind = "early_exit", *, with_primer: bool = True) -> bool:
+        """End thinking now (a method decided it has thought enough), forcing the delimiter.
+
+        Returns False when thinking had already ended. Counts as a forced end.
+        """
+        if self.phase != "thinking":
+            return False
+        self._queue.clear()
+        self.forced_end = True
+        text = self._force_end(with_primer=with_primer)
+        ids = self.plan.ids.think_end + (self.plan.primer_ids if with_primer else ())
+        self.events.append(ForcingEvent(kind, self.thinking_tokens, text, ids))
+        return True
 
     def end_by_length(self) -> None:
         """The engine ran out of context: nothing more can be generated."""

@@ -26,6 +26,9 @@ from s1kit.tokenizer import IncrementalDecoder
 Mode = Literal["loop", "rounds"]
 OnToken = Callable[[int, Role, str], None]
 Cancelled = Callable[[int], bool]
+# Called after each decoding step for every sequence still thinking: (index, state, session). It may
+# probe on a side branch (``session.branch``) and end thinking (``state.end_thinking()``).
+Monitor = Callable[[int, ForcingState, Any], None]
 
 
 class Generator:
@@ -89,6 +92,7 @@ class Generator:
         rendered: bool = False,
         on_token: OnToken | None = None,
         cancelled: Cancelled | None = None,
+        monitor: Monitor | None = None,
     ) -> list[Completion]:
         """Generate for many prompts with one budget.
 
@@ -101,6 +105,7 @@ class Generator:
                 ``rounds`` uses only "generate until a stop" calls, as over an HTTP server.
             on_token: called with (prompt index, role, text delta) as tokens arrive.
             cancelled: polled with a prompt index; True stops that sequence (finish_reason "length").
+            monitor: a per-step hook for methods that watch the thinking (early exit); loop mode only.
         """
         budgets = _per_prompt(budget, Budget(), len(prompts), "budget")
         samplings = _per_prompt(sampling, SamplingParams(), len(prompts), "sampling")
@@ -113,6 +118,10 @@ class Generator:
                 )
         plans = {b: self.plan(b) for b in dict.fromkeys(budgets)}
         states = [ForcingState(plans[b], _listener(self, i, on_token)) for i, b in enumerate(budgets)]
+        if monitor is not None and (mode != "loop" or not self.engine.max_batch):
+            raise S1kitError(
+                f"this method needs step-level decoding (the llamacpp or hf backend), not {self.engine.name}"
+            )
         if mode == "rounds" or not self.engine.max_batch:
             results = [self._rounds(i, p, states[i], samplings[i], cancelled) for i, p in enumerate(ids)]
         elif mode == "loop":
@@ -126,6 +135,7 @@ class Generator:
                     samplings[start : chunk.stop],
                     cancelled,
                     start,
+                    monitor,
                 )
         else:
             raise S1kitError(f"unknown mode {mode!r}: expected 'loop' or 'rounds'")
@@ -141,6 +151,7 @@ class Generator:
         samplings: list[SamplingParams],
         cancelled: Cancelled | None,
         offset: int,
+        monitor: Monitor | None = None,
     ) -> list[Timings]:
         vocab = self.tokenizer.vocab_size
         samplers = [Sampler(sp, vocab, stream=offset + i) for i, sp in enumerate(samplings)]
@@ -166,6 +177,10 @@ class Generator:
                 if all(t is None for t in step):
                     break
                 session.step(step)
+                if monitor is not None:
+                    for i, st in enumerate(states):
+                        if st.phase == "thinking" and step[i] is not None:
+                            monitor(offset + i, st, session)
         finally:
             session.close()
         t2 = time.perf_counter()

@@ -47,3 +47,19 @@ def test_prompt_longer_than_context_is_a_user_error(embedded_llamacpp):
     g = Generator(embedded_llamacpp, "s1")
     with pytest.raises(S1kitError, match="more than the model's context"):
         g.generate("word " * 3000, Budget(max_thinking_tokens=4))
+
+
+def test_llamacpp_side_branch_does_not_disturb_the_main_sequence(embedded_llamacpp):
+    g = Generator(embedded_llamacpp, "r1")
+    budget = Budget(max_thinking_tokens=32, min_thinking_tokens=32, max_answer_tokens=4)
+    plain = g.generate(Q, budget)
+    seen = []
+
+    def monitor(i, st, session):
+        if st.thinking_tokens % 8 == 0:
+            forced = list(g.format_ids.think_end) + g.tokenizer.encode("Final Answer:")
+            seen.append(session.branch(i, forced, max_new=6, stop=g.format_ids.answer_stops))
+
+    probed = g.generate_batch([Q], budget, monitor=monitor)[0]
+    assert probed.token_ids == plain.token_ids
+    assert len(seen) == 4 and all(seen)

@@ -211,3 +211,38 @@ def test_replacing_a_stop_keeps_the_distribution_of_other_tokens(smol_tokenizer)
     masked = np.append(expected_masked, 1 - expected_masked.sum()) * n
     assert chisquare(observed, ok).pvalue > 1e-3
     assert chisquare(observed, masked).pvalue < 1e-6
+
+
+def test_side_branch_probe_leaves_the_main_sequence_unchanged(gen):
+    """A monitor that probes every 4 thinking tokens on a side branch must not change the output."""
+    budget = Budget(max_thinking_tokens=24, num_ignore=2, max_answer_tokens=6)
+    plain = gen.generate_batch(QUESTIONS, budget)
+    probes: list[tuple[int, list[int]]] = []
+    stop = gen.format_ids.answer_stops
+
+    def monitor(i, st, session):
+        if st.thinking_tokens % 4 == 0:
+            forced = list(gen.format_ids.think_end) + gen.tokenizer.encode("Final Answer:")
+            probes.append((i, session.branch(i, forced, max_new=5, stop=stop)))
+
+    probed = gen.generate_batch(QUESTIONS, budget, monitor=monitor)
+    assert [c.token_ids for c in probed] == [c.token_ids for c in plain]
+    assert len(probes) >= len(QUESTIONS) and any(p for _, p in probes)
+
+
+def test_monitor_can_end_thinking_early(gen):
+    def monitor(i, st, session):
+        if st.thinking_tokens >= 5:
+            st.end_thinking()
+
+    outs = gen.generate_batch(
+        QUESTIONS,
+        Budget(max_thinking_tokens=40, min_thinking_tokens=40, max_answer_tokens=3),
+        monitor=monitor,
+    )
+    for c in outs:
+        assert c.thinking_tokens == 5 and c.forced_end
+        assert [e.kind for e in c.events if e.kind != "ignore"] == [
+            "early_exit",
+            "answer_limit",
+        ] or c.finish_reason == "stop"

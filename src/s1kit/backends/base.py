@@ -45,6 +45,11 @@ class DecodeSession(Protocol):
     def length(self, i: int) -> int:
         """Tokens in sequence ``i``'s context (prompt + fed)."""
 
+    def branch(self, i: int, forced: Sequence[int], *, max_new: int, stop: frozenset[int]) -> list[int]:
+        """Greedy side branch of sequence ``i``: feed ``forced``, decode up to ``max_new`` tokens (until
+        a ``stop`` id), return them, and leave the main sequence exactly as it was (cache truncated or
+        masked back, next logits restored). The prompt is never re-read."""
+
     def close(self) -> None: ...
 
 

@@ -165,6 +165,34 @@ class HFSession:
     def length(self, i: int) -> int:
         return self.lengths[i]
 
+    def branch(self, i: int, forced: Sequence[int], *, max_new: int, stop: frozenset[int]) -> list[int]:
+        saved = self._last.clone()
+        vocab = self.engine.tokenizer.vocab_size
+        n = len(self.fed_cols[i])
+        others: list[int | None] = [None] * len(self.lengths)
+        out: list[int] = []
+
+        def feed(token: int) -> None:
+            others[i] = token
+            self.step(others)
+            others[i] = None
+
+        try:
+            for t in forced:
+                feed(t)
+            for _ in range(max_new):
+                if self.lengths[i] >= self.engine.context_length:
+                    break
+                token = int(self._last[i, :vocab].argmax())
+                if token in stop:
+                    break
+                out.append(token)
+                feed(token)
+        finally:
+            self.rollback(i, len(self.fed_cols[i]) - n)
+            self._last = saved
+        return out
+
     def close(self) -> None:
         self.cache = None  # type: ignore[assignment]
         self._last = None  # type: ignore[assignment]

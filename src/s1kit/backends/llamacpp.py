@@ -171,5 +171,25 @@ class LlamaSession:
     def length(self, i: int) -> int:
         return int(self.engine.llm.n_tokens)
 
+    def branch(self, i: int, forced: Sequence[int], *, max_new: int, stop: frozenset[int]) -> list[int]:
+        llm, saved_n, saved_logits = self.engine.llm, self.engine.llm.n_tokens, self._logits
+        vocab = self.engine.tokenizer.vocab_size
+        out: list[int] = []
+        try:
+            if forced:
+                llm.eval(list(forced))
+            for _ in range(max_new):
+                if llm.n_tokens >= self.engine.context_length:
+                    break
+                token = int(self.engine.last_logits()[:vocab].argmax())
+                if token in stop:
+                    break
+                out.append(token)
+                llm.eval([token])
+        finally:
+            llm.n_tokens = saved_n  # the next eval drops the branch's cache cells
+            self._logits = saved_logits
+        return out
+
     def close(self) -> None:
         pass
