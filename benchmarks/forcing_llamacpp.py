@@ -1,0 +1,142 @@
+"""Budget forcing overhead on the embedded model, llama.cpp backend, one process, one run.
+
+Prints one JSON line:
+- ``forced_vs_plain``: seconds per token of a budget-forced run with 4 appended "Wait"s over plain
+  decoding of the same number of tokens (target <= 1.05);
+- ``inloop_speedup_vs_reread``: round-by-round forcing that re-reads the 2,000-token prompt every round
+  (the reference implementation's way) over in-loop forcing, 4 extensions of 64 tokens (target >= 3);
+- ``s1kit_vs_raw``: s1kit's decode tokens/s over llama-cpp-python's own generate loop (target >= 0.95).
+
+Run: .venv/bin/python benchmarks/forcing_llamacpp.py [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+from s1kit import Budget
+from s1kit.backends import load_engine
+from s1kit.generate import Generator
+from s1kit.sampling import SamplingParams
+
+QUESTION = "How many positive divisors does 360 have?"
+
+
+def raw_generate(engine, prompt: list[int], n: int) -> float:
+    """llama-cpp-python's own loop (eval + its C sampler), greedy, exactly n tokens; seconds."""
+    engine.llm.reset()
+    t = time.perf_counter()
+    for k, _ in enumerate(engine.llm.generate(prompt, temp=0.0, top_k=1, min_p=0.0, repeat_penalty=1.0), 1):
+        if k >= n:
+            break
+    return time.perf_counter() - t
+
+
+def forced_vs_plain(gen: Generator, engine) -> dict:
+    """A forced run (4 Waits) against plain decoding of the same token count, both s1kit's loop."""
+    budget = Budget(max_thinking_tokens=256, min_thinking_tokens=0, num_ignore=4, max_answer_tokens=64)
+    c = gen.generate(QUESTION, budget)
+    waits = sum(e.kind == "ignore" for e in c.events)
+    n = c.timings.generated_tokens
+    plain = Budget(
+        max_thinking_tokens=n, min_thinking_tokens=n, num_ignore=0, ignore_strings=["\n"], max_answer_tokens=1
+    )
+    engine.llm.reset()
+    p = gen.generate(QUESTION, plain)
+    # a min budget suppresses stops with "\n" here, which the plain run should not need; measure tokens/s
+    per_forced = c.timings.decode_s / n
+    per_plain = p.timings.decode_s / p.timings.generated_tokens
+    return {"tokens": n, "waits": waits, "ratio": per_forced / per_plain}
+
+
+def inloop_vs_reread(gen: Generator, engine, context: int = 2000, ext: int = 64, rounds: int = 4) -> dict:
+    """Same tokens two ways: one session that keeps its cache, vs re-reading everything every round."""
+    tok = gen.tokenizer
+    filler = " ".join(f"Fact {i}: the number {i * 7} is interesting." for i in range(400))
+    prompt = tok.encode(gen.render(filler + "\n" + QUESTION))[: context - 1] + tok.encode("\n")
+    wait = tok.encode("Wait")
+    greedy = SamplingParams()
+
+    t = time.perf_counter()  # in-loop: prefill once, then decode; "Wait" is fed as a step
+    session = engine.open([prompt], greedy)
+    inloop: list[int] = []
+    for r in range(rounds + 1):
+        for _ in range(ext):
+            token = int(session.logits(0).argmax())
+            inloop.append(token)
+            session.step([token])
+        if r < rounds:
+            for w in wait:
+                inloop.append(w)
+                session.step([w])
+    t_inloop = time.perf_counter() - t
+
+    t = time.perf_counter()  # reference: every round re-reads prompt + everything so far
+    reread: list[int] = []
+    for r in range(rounds + 1):
+        res = engine.complete(prompt + reread, max_tokens=ext, stop=[], sampling=greedy, reuse_cache=False)
+        reread += res.tokens
+        if r < rounds:
+            reread += wait
+    t_reread = time.perf_counter() - t
+    return {
+        "context": len(prompt),
+        "same_tokens": inloop == reread,
+        "inloop_s": t_inloop,
+        "reread_s": t_reread,
+        "speedup": t_reread / t_inloop,
+    }
+
+
+def s1kit_vs_raw(gen: Generator, engine, n: int = 256) -> dict:
+    budget = Budget(max_thinking_tokens=n, min_thinking_tokens=n, max_answer_tokens=1)
+    prompt = gen.tokenizer.encode(gen.render(QUESTION))
+    engine.llm.reset()
+    c = gen.generate(QUESTION, budget)
+    ours = c.timings.generated_tokens / c.timings.decode_s
+    raw_s = raw_generate(engine, prompt, c.timings.generated_tokens + 1)
+    # raw_s includes its prefill; subtract a separately timed prefill of the same prompt
+    engine.llm.reset()
+    t = time.perf_counter()
+    engine.llm.eval(prompt)
+    prefill = time.perf_counter() - t
+    raw = c.timings.generated_tokens / max(raw_s - prefill, 1e-9)
+    return {"s1kit_tok_s": ours, "raw_tok_s": raw, "ratio": ours / raw}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    engine = load_engine("default", "llamacpp", n_ctx=4096)
+    gen = Generator(engine, "r1")
+    gen.generate(QUESTION, Budget(max_thinking_tokens=8))  # warm up
+    a = [forced_vs_plain(gen, engine) for _ in range(args.repeats)]
+    b = [inloop_vs_reread(gen, engine) for _ in range(args.repeats)]
+    c = [s1kit_vs_raw(gen, engine) for _ in range(args.repeats)]
+    med = lambda rows, k: statistics.median(r[k] for r in rows)  # noqa: E731
+    print(
+        json.dumps(
+            {
+                "benchmark": "forcing_llamacpp",
+                "model": engine.model_name,
+                "forced_vs_plain": round(med(a, "ratio"), 3),
+                "forced_tokens": a[0]["tokens"],
+                "forced_waits": a[0]["waits"],
+                "inloop_speedup_vs_reread": round(med(b, "speedup"), 2),
+                "reread_same_tokens": all(r["same_tokens"] for r in b),
+                "context_tokens": b[0]["context"],
+                "s1kit_vs_raw": round(med(c, "ratio"), 3),
+                "s1kit_tok_s": round(med(c, "s1kit_tok_s"), 1),
+                "raw_tok_s": round(med(c, "raw_tok_s"), 1),
+                "repeats": args.repeats,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
