@@ -53,6 +53,9 @@ from s1kit.sampling import SamplingParams
 from s1kit.tasks import PROMPT_STYLES, Problem, Task, get_task
 
 CONFIG, RECORDS, SUMMARY = "config.yaml", "records.jsonl", "summary.json"
+EXECUTION_ONLY = frozenset(
+    {"device", "n_threads", "n_gpu_layers"}
+)  # engine options that do not change records
 Progress = Callable[[int, int, int], None]  # (done, total, correct so far)
 
 
@@ -72,7 +75,8 @@ class Setting:
                 f"bf:max={b.max_thinking_tokens}:min={b.min_thinking_tokens}:ignore={b.num_ignore}:"
                 + "|".join(b.ignore_strings)
             )
-        return f"{self.method}:" + json.dumps(self.params, sort_keys=True)
+        cap = {"budget": self.budget.to_dict()} if self.budget is not None else {}
+        return f"{self.method}:" + json.dumps({**self.params, **cap}, sort_keys=True)
 
     @property
     def label(self) -> str:
@@ -98,7 +102,8 @@ class Setting:
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """What to evaluate. Every field except ``grading_workers`` decides the records.
+    """What to evaluate. Every field except ``grading_workers`` and execution-only engine options
+    (device, threads) decides the records.
 
     Attributes:
         task: task name (see :func:`s1kit.tasks.get_task`); ``task_options`` are passed to it.
@@ -138,6 +143,8 @@ class EvalConfig:
     batch_size: int = 8
     grading_timeout: float = 5.0
     grading_workers: int = 2
+    method: str = "budget_forcing"  # a name in METHODS (other methods: s1kit.methods)
+    method_params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("budgets", "num_ignore", "ignore_strings"):
@@ -159,10 +166,10 @@ class EvalConfig:
         self.settings()  # validates every budget
 
     def settings(self) -> list[Setting]:
-        """The sweep: budgets × num_ignore × ignore strings, all budget forcing."""
+        """The sweep: budgets × num_ignore × ignore strings, all with the config's method."""
         return [
             Setting(
-                "budget_forcing",
+                self.method,
                 Budget(
                     max_thinking_tokens=cap,
                     min_thinking_tokens=self.min_thinking_tokens,
@@ -171,6 +178,7 @@ class EvalConfig:
                     answer_primer=self.answer_primer,
                     max_answer_tokens=self.max_answer_tokens,
                 ),
+                dict(self.method_params),
             )
             for strings in self.ignore_strings
             for n in self.num_ignore
@@ -181,6 +189,9 @@ class EvalConfig:
         """Everything that decides the records (a run folder holds one identity)."""
         d = asdict(self)
         d.pop("grading_workers")
+        d["engine_options"] = {k: v for k, v in self.engine_options.items() if k not in EXECUTION_ONLY}
+        if d["method"] == "budget_forcing" and not d["method_params"]:
+            del d["method"], d["method_params"]  # runs written before methods existed keep their identity
         d["budgets"] = list(self.budgets)
         d["num_ignore"] = list(self.num_ignore)
         d["ignore_strings"] = [list(s) for s in self.ignore_strings]
@@ -204,11 +215,18 @@ def _budget_forcing(gen: Any, prompts: list[str], s: Setting, sp: list[SamplingP
 
 
 METHODS: dict[str, MethodFn] = {"budget_forcing": _budget_forcing}
+# Methods that change the question before it is rendered (length control in the prompt).
+QUESTION_HOOKS: dict[str, Callable[[str, Setting], str]] = {}
 
 
-def register_method(name: str, fn: MethodFn) -> None:
-    """Add a generation method: ``fn(generator, rendered_prompts, setting, samplings, config)``."""
+def register_method(
+    name: str, fn: MethodFn, *, question: Callable[[str, Setting], str] | None = None
+) -> None:
+    """Add a generation method: ``fn(generator, rendered_prompts, setting, samplings, config)``;
+    ``question(text, setting)`` rewrites each question before rendering."""
     METHODS[name] = fn
+    if question is not None:
+        QUESTION_HOOKS[name] = question
 
 
 # ------------------------------------------------------------------ the run folder
@@ -422,7 +440,8 @@ def _run_batch(gen: Any, pool: Any, task: Task, config: EvalConfig, b: Batch, do
     method = METHODS.get(b.setting.method)
     if method is None:
         raise S1kitError(f"unknown method {b.setting.method!r}: expected one of {sorted(METHODS)}")
-    prompts = [gen.render(task.prompt(p, config.prompt_style)) for p in b.problems]
+    hook = QUESTION_HOOKS.get(b.setting.method, lambda q, s: q)
+    prompts = [gen.render(hook(task.prompt(p, config.prompt_style), b.setting)) for p in b.problems]
     sampling = SamplingParams(config.temperature, config.top_p, config.top_k, b.seed)
     completions = method(gen, prompts, b.setting, [sampling] * len(prompts), config)
     items = [(c.answer, p.gold, p.kind, c.thinking) for p, c in zip(b.problems, completions, strict=True)]
