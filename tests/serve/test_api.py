@@ -116,3 +116,44 @@ def test_api_key(tiny_gen):
         assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
         good = openai.OpenAI(base_url=url + "/v1", api_key="s3cret", max_retries=0)
         assert good.completions.create(model="tiny", prompt="hi", max_tokens=2).usage.completion_tokens >= 1
+
+
+def test_requests_joining_a_running_batch_get_the_in_process_result(client, tiny_gen, server):
+    """Rows join and leave the running batch at different steps (continuous batching); greedy
+    results still equal one-at-a-time in-process generation."""
+    import threading
+    import time
+
+    questions = ["What is 2+2?", "Name a prime.", "Why?", Q, "Tell me a story.", "Count to five."]
+    budgets = [
+        {"max_thinking_tokens": 10 + 7 * i, "min_thinking_tokens": 3 * i, "num_ignore": i % 3}
+        for i in range(6)
+    ]
+    got: dict[int, tuple[str, str]] = {}
+    steps = server[1].state.scheduler.steps
+
+    def one(i):
+        time.sleep(0.15 * i)
+        m = chat_q(client, questions[i], budgets[i]).choices[0].message
+        got[i] = (m.reasoning_content or "", m.content)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, q in enumerate(questions):
+        c = tiny_gen.generate(q, Budget(max_answer_tokens=5, **budgets[i]))
+        assert got[i] == (c.thinking, c.answer), i
+    total = sum(len(tiny_gen.tokenizer.encode(a + b)) for a, b in got.values())
+    assert server[1].state.scheduler.steps - steps < total  # rows really shared steps
+
+
+def chat_q(client, q, budget):
+    return client.chat.completions.create(
+        model="tiny",
+        messages=[{"role": "user", "content": q}],
+        temperature=0,
+        max_tokens=5,
+        extra_body=budget,
+    )
