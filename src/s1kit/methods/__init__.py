@@ -1,0 +1,36 @@
+"""Test-time scaling methods side by side (the s1 paper's Table 3 and Figure 4, and beyond).
+
+Each method is a function ``fn(generator, rendered_prompts, setting, samplings, config)`` returning
+one Completion per prompt, registered here — the one place — in :data:`s1kit.evaluation.METHODS`
+(importing this package registers them). None has its own decoding loop: they call
+:meth:`~s1kit.generate.Generator.generate_batch`, some with a per-step ``monitor``.
+
+========================  ==================================================  =========================
+method                    what it does                                        needs
+========================  ==================================================  =========================
+``budget_forcing``        the core method (the reference point)               any backend
+``majority_vote``         N samples; maj@k for k = 1, 2, 4 … N from one run   any backend
+``best_of_n``             N samples, scored; best-of-k and weighted vote      log-prob scorers:
+                                                                              llamacpp or hf
+``grid``                  N samples × budgets; iso-compute curves             any backend
+``token_conditional``     the prompt states the token budget (± forcing)     any backend
+``step_conditional``      step budget + remaining-step markers (± forcing)    llamacpp or hf (loop)
+``class_conditional``     "think briefly" / "think thoroughly" (± forcing)   any backend
+``rejection_sampling``    resample until the thinking fits                    any backend
+``early_exit``            probe every K tokens, stop when M probes agree      llamacpp or hf (loop)
+========================  ==================================================  =========================
+"""
+
+from __future__ import annotations
+
+from s1kit.evaluation import register_method
+from s1kit.methods import conditional, early_exit, parallel, rejection
+
+register_method("majority_vote", parallel.majority_vote)
+register_method("grid", parallel.majority_vote)
+register_method("best_of_n", parallel.best_of_n)
+register_method("token_conditional", conditional.token_conditional, question=conditional.token_question)
+register_method("step_conditional", conditional.step_conditional, question=conditional.step_question)
+register_method("class_conditional", conditional.class_conditional, question=conditional.class_question)
+register_method("rejection_sampling", rejection.rejection_sampling)
+register_method("early_exit", early_exit.early_exit)

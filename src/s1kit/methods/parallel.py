@@ -1,0 +1,236 @@
+"""Parallel scaling: N independent samples per question, combined by a vote or a score.
+
+Generation is budget forcing with ``--samples N`` (each sample a record, graded by the runner);
+``best_of_n`` also scores each sample. Combining is done afterwards, from the records, by pure
+functions, and every curve at k = 1, 2, 4 … N comes from the one run by subsampling (exact over all
+k-subsets when there are few, else a seeded sample of them).
+
+Scorers (chosen by name in :data:`SCORERS`):
+
+* ``mean_logprob`` — the mean log-probability of the generated tokens under the model;
+* ``self_certainty`` — the mean KL divergence of the uniform distribution from the model's next-token
+  distribution (Kang et al., 2025): high when the model is sure;
+* ``reward_model`` — a transformers sequence-classification model given by path (probability of its
+  last label, or the sigmoid of a single logit).
+
+The first two re-score each completion on the generating model through the step-level session API
+(the llamacpp or hf backend); an HTTP backend offers no per-token distributions and is refused.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from s1kit.completion import Completion
+from s1kit.errors import S1kitError
+from s1kit.methods.outcome import with_info
+from s1kit.metrics import EXACT_SUBSETS, k_values, maj_at_k, vote_key
+from s1kit.sampling import SamplingParams
+
+
+@dataclass(frozen=True)
+class TokenStats:
+    """Per generated token: its log-probability and the model's certainty at that step."""
+
+    logprobs: tuple[float, ...]
+    certainties: tuple[float, ...]
+
+
+def mean_logprob(stats: TokenStats) -> float:
+    """Mean token log-probability (0 for an empty completion)."""
+    return statistics.fmean(stats.logprobs) if stats.logprobs else 0.0
+
+
+def self_certainty(stats: TokenStats) -> float:
+    """Mean KL(uniform || p) over the generated tokens' steps."""
+    return statistics.fmean(stats.certainties) if stats.certainties else 0.0
+
+
+TOKEN_SCORERS: dict[str, Callable[[TokenStats], float]] = {
+    "mean_logprob": mean_logprob,
+    "self_certainty": self_certainty,
+}
+SCORERS: tuple[str, ...] = (*TOKEN_SCORERS, "reward_model")
+
+
+def vote_weight(scorer: str, score: float) -> float:
+    """A positive weight for weighted voting: exp(mean log-prob), the certainty, the RM probability."""
+    return math.exp(score) if scorer == "mean_logprob" else max(score, 0.0)
+
+
+def step_stats(logits: Any, token: int, vocab: int) -> tuple[float, float]:
+    """(log p(token), KL(uniform || p)) from one step's logits."""
+    x = logits.detach().float().cpu().numpy() if hasattr(logits, "detach") else np.asarray(logits)
+    x = x[:vocab].astype(np.float64)
+    logp = x - (x.max() + np.log(np.exp(x - x.max()).sum()))
+    return float(logp[token]), float(-math.log(vocab) - logp.mean())
+
+
+def token_stats(gen: Any, prompt: str, token_ids: Sequence[int]) -> TokenStats:
+    """Re-score a completion on the generating model: one pass over its tokens after the prompt."""
+    engine = gen.engine
+    if not getattr(engine, "max_batch", 0):
+        raise S1kitError(
+            f"log-probability scorers need per-token distributions (the llamacpp or hf backend), "
+            f"not {engine.name}"
+        )
+    vocab = gen.tokenizer.vocab_size
+    session = engine.open([gen.tokenizer.encode(prompt)], SamplingParams())
+    lps, certs = [], []
+    try:
+        for t in token_ids:
+            lp, c = step_stats(session.logits(0), t, vocab)
+            lps.append(lp)
+            certs.append(c)
+            session.step([t])
+    finally:
+        session.close()
+    return TokenStats(tuple(lps), tuple(certs))
+
+
+class RewardModel:
+    """A transformers sequence-classification model scoring (prompt + thinking + answer) texts."""
+
+    def __init__(self, path: str, *, device: str = "cpu", max_tokens: int = 2048) -> None:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            self.model = AutoModelForSequenceClassification.from_pretrained(path).to(device).eval()
+        except (OSError, ValueError) as e:
+            raise S1kitError(
+                f"--reward-model {path}: not a sequence-classification model ({str(e).splitlines()[0]})"
+            ) from e
+        self.device, self.max_tokens = device, max_tokens
+
+    def __call__(self, text: str) -> float:
+        import torch
+
+        ids = self.tokenizer(text, add_special_tokens=True)["input_ids"][-self.max_tokens :]  # keep the end
+        with torch.inference_mode():
+            logits = self.model(input_ids=torch.tensor([ids], device=self.device)).logits[0].float()
+        if logits.numel() == 1:
+            return float(torch.sigmoid(logits[0]))
+        return float(torch.softmax(logits, -1)[-1])
+
+
+_REWARD_MODELS: dict[str, RewardModel] = {}
+
+
+def score_completions(gen: Any, completions: Sequence[Completion], params: dict[str, Any]) -> list[dict]:
+    """Scores of each completion for every scorer named in ``params["scorers"]``."""
+    names = params.get("scorers") or ["mean_logprob"]
+    out: list[dict[str, float]] = [{} for _ in completions]
+    for name in names:
+        if name in TOKEN_SCORERS:
+            for d, c in zip(out, completions, strict=True):
+                d[name] = TOKEN_SCORERS[name](token_stats(gen, c.prompt, c.token_ids))
+        elif name == "reward_model":
+            path = params.get("reward_model")
+            if not path:
+                raise S1kitError("scorer reward_model needs --reward-model PATH")
+            rm = _REWARD_MODELS.get(path) or _REWARD_MODELS.setdefault(path, RewardModel(path))
+            for d, c in zip(out, completions, strict=True):
+                d[name] = rm(c.prompt + c.thinking + c.answer)
+        else:
+            raise S1kitError(f"unknown scorer {name!r}: expected one of {list(SCORERS)}")
+    return out
+
+
+def best_of_n(gen: Any, prompts: list[str], s: Any, sp: list[SamplingParams], c: Any) -> list[Completion]:
+    """One sample per prompt (the runner draws N), budget-forced, with its scores attached."""
+    outs = gen.generate_batch(prompts, s.budget, sp, mode=c.mode, rendered=True)
+    scores = score_completions(gen, outs, s.params)
+    return [with_info(o, scores=sc) for o, sc in zip(outs, scores, strict=True)]
+
+
+def majority_vote(gen: Any, prompts: list[str], s: Any, sp: list[SamplingParams], c: Any) -> list[Completion]:
+    """One sample per prompt (the runner draws N); the vote is taken from the records."""
+    return gen.generate_batch(prompts, s.budget, sp, mode=c.mode, rendered=True)
+
+
+# ------------------------------------------------------------------ combining (pure functions)
+
+
+def majority(keys: Sequence[str | None]) -> str | None:
+    """The most frequent answer (ties: the one seen first); ``None`` when no sample has one."""
+    counts: dict[str, int] = defaultdict(int)
+    for k in keys:
+        if k is not None:
+            counts[k] += 1
+    return max(counts, key=counts.__getitem__) if counts else None
+
+
+def best_scored(scores: Sequence[float]) -> int:
+    """Index of the best-scored sample (ties: the first)."""
+    return max(range(len(scores)), key=scores.__getitem__)
+
+
+def weighted_vote(keys: Sequence[str | None], weights: Sequence[float]) -> str | None:
+    """The answer with the largest summed weight (ties: the one seen first)."""
+    total: dict[str, float] = defaultdict(float)
+    for k, w in zip(keys, weights, strict=True):
+        if k is not None:
+            total[k] += w
+    return max(total, key=total.__getitem__) if total else None
+
+
+def _subsets(n: int, k: int, seed: int) -> Iterable[Sequence[int]]:
+    if math.comb(n, k) <= EXACT_SUBSETS:
+        return combinations(range(n), k)
+    rng = random.Random(seed)
+    return [rng.sample(range(n), k) for _ in range(EXACT_SUBSETS)]
+
+
+def select_at_k(
+    records: Sequence[dict[str, Any]], k: int, rule: str, scorer: str | None = None, *, seed: int = 0
+) -> float:
+    """Expected correctness of combining k of one problem's samples by ``rule``.
+
+    ``rule``: ``majority`` (maj@k), ``best`` (the best-scored sample) or ``weighted`` (summed weights).
+    """
+    if rule == "majority":
+        return maj_at_k([vote_key(r) for r in records], k, seed=seed)
+    keys = [vote_key(r) for r in records]
+    scores = [float(((r.get("method_info") or {}).get("scores") or {})[scorer]) for r in records]
+    credits = []
+    for sub in _subsets(len(records), k, seed):
+        if rule == "best":
+            credits.append(float(bool(records[sub[best_scored([scores[i] for i in sub])]]["correct"])))
+        else:
+            win = weighted_vote([keys[i] for i in sub], [vote_weight(scorer or "", scores[i]) for i in sub])
+            credits.append(float(win == "\x00correct"))
+    return statistics.fmean(credits)
+
+
+def curve(
+    records: Sequence[dict[str, Any]], rule: str, scorer: str | None = None
+) -> list[tuple[int, float, float]]:
+    """[(k, compute, accuracy %)] for k = 1, 2, 4 … N over one setting's records.
+
+    compute = k × the mean thinking tokens of one sample (what k samples cost per question).
+    """
+    by_problem: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        by_problem[r["problem_id"]].append(r)
+    if not by_problem:
+        return []
+    n = min(len(v) for v in by_problem.values())
+    per_sample = statistics.fmean(int(r["thinking_tokens"]) for r in records)
+    out = []
+    for k in k_values(n):
+        accs = [
+            select_at_k(sorted(rs, key=lambda r: r["sample"])[:n], k, rule, scorer)
+            for rs in by_problem.values()
+        ]
+        out.append((k, k * per_sample, 100 * statistics.fmean(accs)))
+    return out
