@@ -56,6 +56,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_arguments(p)
     add_budget_arguments(p, sweep=True)
     add_sampling_arguments(p)
+    from s1kit.methods.options import add_method_arguments
+
+    add_method_arguments(p)
 
 
 def int_list(text: str, flag: str, *, allow_none: bool = False) -> list[int | None]:
@@ -81,7 +84,13 @@ def int_list(text: str, flag: str, *, allow_none: bool = False) -> list[int | No
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
+    import s1kit.methods  # noqa: F401  (registers every method)
     from s1kit.evaluation import EvalConfig
+    from s1kit.methods.options import check_method, method_params
+
+    method = getattr(args, "method", "budget_forcing")
+    if method != "budget_forcing":
+        check_method(args)
 
     task_options: dict[str, Any] = {}
     if args.task == "custom":
@@ -126,6 +135,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
         batch_size=args.batch_size,
         grading_timeout=args.grading_timeout,
         grading_workers=args.grading_workers,
+        method=method,
+        method_params=method_params(args) if method != "budget_forcing" else {},
     )
 
 

@@ -80,6 +80,12 @@ def run(args: argparse.Namespace) -> int:
         task = (s.get("run") or {}).get("task")
         print(f"== {name}" + (f" ({task})" if task else ""))
         print(format_table(s))
+    from s1kit.methods.compare import write_comparison
+
+    methods = write_comparison(runs, out)
+    if methods:
+        print("\n== methods (Table 3 layout; plot: methods.png)")
+        print(methods)
     if args.paper:
         from s1kit.paper import format_tables
 
