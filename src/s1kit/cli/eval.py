@@ -53,6 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grading-timeout", type=float, default=5.0, help="seconds per graded answer")
     p.add_argument("--grading-workers", type=int, default=2, help="grading processes")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--threads", type=int, default=None, help="llamacpp backend: CPU threads (default: all cores)"
+    )
     add_model_arguments(p)
     add_budget_arguments(p, sweep=True)
     add_sampling_arguments(p)
@@ -116,7 +119,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         format=None if args.format == "custom" else args.format,
         think_start=args.think_start,
         think_end=args.think_end,
-        engine_options=engine_kwargs(args),
+        engine_options={**engine_kwargs(args), **({"n_threads": args.threads} if args.threads else {})},
         prompt_style=args.prompt_style,
         task_options=task_options,
         budgets=tuple(int_list(args.budgets, "--budgets", allow_none=True)),
