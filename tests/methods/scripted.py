@@ -37,7 +37,9 @@ class ScriptedEngine:
     model_name = "scripted"
     context_length = 4096
 
-    def __init__(self, tokenizer, fmt_ids, scripts: Sequence[Script], probes: Sequence[str] = (), *, max_batch=1):
+    def __init__(
+        self, tokenizer, fmt_ids, scripts: Sequence[Script], probes: Sequence[str] = (), *, max_batch=1
+    ):
         self.tokenizer = tokenizer
         self.fmt_ids = fmt_ids
         self.scripts = list(scripts)

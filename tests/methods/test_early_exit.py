@@ -82,4 +82,3 @@ def test_refused_without_step_level_decoding(smol_tokenizer):
     s = Setting("early_exit", Budget(max_thinking_tokens=30), {})
     with pytest.raises(S1kitError, match="step-level decoding"):
         _run(gen, s)
-

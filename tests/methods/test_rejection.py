@@ -16,7 +16,9 @@ HOT = SamplingParams(temperature=1.0, seed=7)
 
 
 def _run(gen, cap=40, tries=4, n=1, sampling=HOT):
-    s = Setting("rejection_sampling", Budget(max_thinking_tokens=cap, max_answer_tokens=8), {"max_tries": tries})
+    s = Setting(
+        "rejection_sampling", Budget(max_thinking_tokens=cap, max_answer_tokens=8), {"max_tries": tries}
+    )
     prompts = [gen.render(f"q{i}") for i in range(n)]
     return rejection_sampling(gen, prompts, s, [sampling] * n, EvalConfig(task="gsm8k"))
 

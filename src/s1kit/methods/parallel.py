@@ -130,10 +130,13 @@ def score_completions(gen: Any, completions: Sequence[Completion], params: dict[
     """Scores of each completion for every scorer named in ``params["scorers"]``."""
     names = params.get("scorers") or ["mean_logprob"]
     out: list[dict[str, float]] = [{} for _ in completions]
+    stats: list[TokenStats] = []
+    if any(n in TOKEN_SCORERS for n in names):  # one re-scoring pass serves every token scorer
+        stats = [token_stats(gen, c.prompt, c.token_ids) for c in completions]
     for name in names:
         if name in TOKEN_SCORERS:
-            for d, c in zip(out, completions, strict=True):
-                d[name] = TOKEN_SCORERS[name](token_stats(gen, c.prompt, c.token_ids))
+            for d, st in zip(out, stats, strict=True):
+                d[name] = TOKEN_SCORERS[name](st)
         elif name == "reward_model":
             path = params.get("reward_model")
             if not path:
