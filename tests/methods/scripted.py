@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from s1kit.backends.base import RoundResult
 from s1kit.sampling import SamplingParams
 
 
