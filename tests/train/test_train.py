@@ -126,6 +126,17 @@ def test_s1kit_generate_loads_the_output_folder(result, trained, capsys):
     assert record["thinking_tokens"] <= 6
 
 
+def test_resume_continues_from_the_newest_checkpoint(result, trained, capsys):
+    out, argv = trained
+    i = argv.index("--max-steps")
+    argv = [*argv[: i + 1], str(STEPS + 2), *argv[i + 2 :], "--resume"]
+    assert main(argv) == 0
+    resumed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert resumed["steps"] == STEPS + 2
+    logged = [json.loads(line) for line in (out / "log_history.jsonl").read_text().splitlines()]
+    assert max(h["step"] for h in logged if "loss" in h) == STEPS + 2
+
+
 def test_lora_run_saves_a_merged_model_and_the_adapter(tmp_path, tiny_model_dir, sums_jsonl):
     import torch
     from transformers import AutoModelForCausalLM
