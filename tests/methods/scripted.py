@@ -29,6 +29,7 @@ class Counters:
     prompt_tokens_read: int = 0
     steps: int = 0
     branches: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)  # (main length, forced)
+    prompts: list[str] = field(default_factory=list)  # decoded prompts, in order
 
 
 class ScriptedEngine:
@@ -50,6 +51,7 @@ class ScriptedEngine:
         assert len(prompts) == 1
         self.counters.opens += 1
         self.counters.prompt_tokens_read += len(prompts[0])
+        self.counters.prompts.append(self.tokenizer.decode(list(prompts[0])))
         return ScriptedSession(self, list(prompts[0]), self.scripts.pop(0))
 
     def complete(self, prompt, *, max_tokens, stop, sampling):  # pragma: no cover - not step-level
