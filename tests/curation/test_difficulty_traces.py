@@ -14,7 +14,10 @@ from s1kit.errors import S1kitError
 
 TINY = ModelRef("tiny", "hf", "tiny")
 SMALL = DifficultyConfig(budget=Budget(max_thinking_tokens=8, max_answer_tokens=8), batch_size=2)
-ROWS = [Row("a", "What is 2+3?", "5", thinking="so 5"), Row("b", "What is 6*7?", "42", thinking="so forty-two")]
+ROWS = [
+    Row("a", "What is 2+3?", "5", thinking="so 5"),
+    Row("b", "What is 6*7?", "42", thinking="so forty-two"),
+]
 
 
 def test_parse_spec():
@@ -55,7 +58,11 @@ def test_a_question_any_solver_answers_is_dropped(tmp_path):
     solvers = [ModelRef("s1", "hf", "/x"), ModelRef("s2", "hf", "/y")]
     kept, dropped = difficulty(ROWS, solvers, tmp_path, SMALL)
     assert [r.id for r in kept] == ["a"]
-    assert (dropped[0].id, dropped[0].reason, dropped[0].detail) == ("b", "solved", "answered correctly by s1")
+    assert (dropped[0].id, dropped[0].reason, dropped[0].detail) == (
+        "b",
+        "solved",
+        "answered correctly by s1",
+    )
 
 
 def test_cache_ignores_a_torn_last_line(tmp_path):

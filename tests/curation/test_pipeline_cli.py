@@ -43,7 +43,14 @@ def test_same_input_options_and_seed_give_the_same_bytes(tmp_path):
     run(tmp_path, "a", seed=11, parquet=True)
     run(tmp_path, "b", seed=11, parquet=True)
     run(tmp_path, "c", seed=12)
-    files = ["selected.jsonl", "selected.parquet", "dropped.jsonl", "report.json", "domains.png", "trace_lengths.png"]
+    files = [
+        "selected.jsonl",
+        "selected.parquet",
+        "dropped.jsonl",
+        "report.json",
+        "domains.png",
+        "trace_lengths.png",
+    ]
     for f in files:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
     ids = [r["metadata"]["id"] for r in read_jsonl(tmp_path / "a" / "selected.jsonl")]
@@ -112,5 +119,9 @@ def test_cli_runs_and_prints_a_summary(tmp_path, capsys):
     args = ["curate", "--input", str(TRACES), "--out", str(tmp_path / "o"), "--size", "4", "--seed", "2"]
     assert main(args + ["--stages", ",".join(NO_MODEL), "--parquet"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["selected"] == 4 and summary["funnel"][-1] == {"stage": "diversity", "rows": 4, "dropped": 0}
+    assert summary["selected"] == 4 and summary["funnel"][-1] == {
+        "stage": "diversity",
+        "rows": 4,
+        "dropped": 0,
+    }
     assert (tmp_path / "o" / "selected.parquet").is_file()

@@ -81,6 +81,7 @@ def solve(
                     "correct": bool(v.correct),
                     "extracted": v.extracted,
                     "gold": r.gold,
+                    "timed_out": v.timed_out,
                     "thinking_tokens": c.thinking_tokens,
                     "answer_tokens": c.answer_tokens,
                 }

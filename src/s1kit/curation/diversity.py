@@ -69,21 +69,23 @@ def classify_prompt(question: str) -> str:
 
 
 @cache
-def _keyword_table() -> tuple[tuple[str, dict[str, float]], ...]:
-    """Per code, word -> weight: inverse document frequency over the codes, doubled for title words."""
+def _keyword_index() -> dict[str, tuple[tuple[int, float], ...]]:
+    """word -> ((code index, weight), ...): inverse document frequency over the 61 codes' titles and
+    descriptions, doubled for title words."""
     bags = []
     for c in msc_codes():
         title = set(_WORD.findall(c["title"].lower())) - _STOP
         desc = set(_WORD.findall(" ".join(c["descriptions"]).lower())) - _STOP
-        bags.append((c["code"], title, title | desc))
+        bags.append((title, title | desc))
     df: dict[str, int] = {}
-    for _, _, words in bags:
+    for _, words in bags:
         for w in words:
             df[w] = df.get(w, 0) + 1
-    n = len(bags)
-    return tuple(
-        (code, {w: math.log(n / df[w]) * (2.0 if w in title else 1.0) for w in words}) for code, title, words in bags
-    )
+    index: dict[str, list[tuple[int, float]]] = {}
+    for i, (title, words) in enumerate(bags):
+        for w in sorted(words):
+            index.setdefault(w, []).append((i, math.log(len(bags) / df[w]) * (2.0 if w in title else 1.0)))
+    return {w: tuple(v) for w, v in index.items()}
 
 
 def keyword_domain(question: str) -> str:
@@ -92,9 +94,13 @@ def keyword_domain(question: str) -> str:
     A crude classifier used when no model is given, and as the last resort when a free-form reply
     names no valid code.
     """
-    words = set(_WORD.findall(question.lower()))
-    best = max(_keyword_table(), key=lambda item: (round(sum(item[1].get(w, 0.0) for w in words), 9), -int(item[0])))
-    return best[0]
+    index = _keyword_index()
+    scores = [0.0] * len(msc_codes())
+    for w in set(_WORD.findall(question.lower())):
+        for i, weight in index.get(w, ()):
+            scores[i] += weight
+    best = max(range(len(scores)), key=lambda i: (round(scores[i], 9), -i))  # codes are in ascending order
+    return msc_codes()[best]["code"]
 
 
 def parse_domain(text: str) -> str | None:
@@ -136,6 +142,13 @@ def _as_array(logits: Any) -> np.ndarray:
 def classify_constrained(gen: Any, questions: Sequence[str]) -> list[str]:
     """Greedy decoding restricted to the code trie (engines with a step-level decode session)."""
     trie = _Trie(gen.tokenizer)
+    step = max(1, int(gen.engine.max_batch))
+    return [
+        c for i in range(0, len(questions), step) for c in _constrained(gen, trie, questions[i : i + step])
+    ]
+
+
+def _constrained(gen: Any, trie: _Trie, questions: Sequence[str]) -> list[str]:
     session = gen.engine.open([_prompt_ids(gen, q) for q in questions], SamplingParams())
     try:
         nodes: list[dict[int, Any]] = [trie.root] * len(questions)
