@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from curation_paths import read_jsonl
 
 from s1kit.budget import Budget
 from s1kit.curation.difficulty import DifficultyConfig, difficulty
@@ -94,3 +95,22 @@ def test_traces_are_written_in_the_s1k_schema_and_resume(tiny_generator, tmp_pat
     back = read_file(out).rows
     assert [r.id for r in back] == ["q0", "q1", "q2"] and back[2].gold == "4"
     assert back[0].thinking == first["thinking_trajectories"][0]
+
+
+def test_traces_cli_with_an_hf_folder_teacher_resumes(tiny_generator, smol_tokenizer, tmp_path, capsys):
+    from curation_paths import TRACES
+
+    from s1kit.cli import main
+
+    folder = tmp_path / "tiny"
+    tiny_generator.engine.model.save_pretrained(folder)
+    smol_tokenizer.save_pretrained(folder)
+    out = tmp_path / "traces.jsonl"
+    args = ["traces", "--input", str(TRACES), "--teacher", f"hf:{folder}", "--out", str(out), "--limit", "3"]
+    args += ["--max-thinking-tokens", "4", "--max-answer-tokens", "4", "--batch-size", "2"]
+    assert main(args) == 0
+    assert "wrote 3 trace(s)" in capsys.readouterr().err
+    assert [r["id"] for r in read_jsonl(out)] == ["base-0", "base-1", "base-2"]
+    assert main(args) == 0
+    assert "wrote 0 trace(s) to" in capsys.readouterr().err
+    assert main(["traces", "--input", str(TRACES), "--teacher", "vllm:x", "--out", str(out)]) == 2
