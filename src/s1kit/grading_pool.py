@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing as mp
 import time
 from collections.abc import Sequence
@@ -39,6 +40,9 @@ def _worker(conn: Connection) -> None:
     import math_verify  # noqa: F401  (imported before "ready", so no item pays for it)
 
     from s1kit.grading import judge
+
+    # math-verify logs the (untrusted, possibly huge) text it timed out on; the verdict records it instead.
+    logging.getLogger("math_verify").setLevel(logging.CRITICAL)
 
     conn.send(("ready", None))
     while True:
@@ -84,6 +88,7 @@ class GradingPool:
         self.timeout = float(timeout)
         self.closed = False
         self.timeouts = 0  # items killed so far
+        self.last_durations: list[float] = []  # seconds per item (dispatch to verdict) of the last call
         self._ctx = mp.get_context("spawn")  # never fork a parent that may hold engine threads
         self._slots = [self._start() for _ in range(workers)]
 
@@ -106,6 +111,8 @@ class GradingPool:
         if self.closed:
             raise RuntimeError("grading pool is closed")
         results: list[Verdict | None] = [None] * len(items)
+        started = [0.0] * len(items)
+        self.last_durations = [0.0] * len(items)
         pending = list(range(len(items)))[::-1]
         while pending or any(s.item is not None for s in self._slots):
             now = time.monotonic()
@@ -113,10 +120,16 @@ class GradingPool:
                 if s.ready and s.item is None and pending:
                     s.item = pending.pop()
                     s.deadline = now + self.timeout
+                    started[s.item] = now
                     s.conn.send(items[s.item])
-            waits = [s.deadline if s.item is not None else s.started + START_TIMEOUT_S for s in self._slots]
-            ready = wait([s.conn for s in self._slots], timeout=max(0.0, min(waits) - now))
+            waits = [
+                s.deadline if s.item is not None else s.started + START_TIMEOUT_S
+                for s in self._slots
+                if s.item is not None or not s.ready
+            ]
+            ready = wait([s.conn for s in self._slots], timeout=max(0.0, min(waits) - now) if waits else None)
             for i, s in enumerate(self._slots):
+                item = s.item
                 if s.conn in ready:
                     self._receive(i, results)
                 elif s.item is not None and time.monotonic() >= s.deadline:
@@ -125,6 +138,8 @@ class GradingPool:
                     self._restart(i)
                 elif not s.ready and time.monotonic() >= s.started + START_TIMEOUT_S:
                     raise RuntimeError("a grading worker did not start (math-verify import failed?)")
+                if item is not None and results[item] is not None and not self.last_durations[item]:
+                    self.last_durations[item] = time.monotonic() - started[item]
         return [r for r in results if r is not None]
 
     def _receive(self, i: int, results: list[Verdict | None]) -> None:
