@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 from s1kit.backends import Engine, load_engine
@@ -20,6 +21,7 @@ from s1kit.completion import Completion, Timings
 from s1kit.errors import S1kitError
 from s1kit.forcing import ForcingPlan, ForcingState, Role
 from s1kit.formats import ReasoningFormat, get_format
+from s1kit.models import trained_format
 from s1kit.sampling import Sampler, SamplingParams
 from s1kit.tokenizer import IncrementalDecoder
 
@@ -51,13 +53,16 @@ class Generator:
     ) -> Generator:
         """Load ``model`` (``default``, a GGUF file, a model folder, or a URL) on ``backend``.
 
-        ``format=None`` picks one: ``r1`` when the tokenizer has a single-token ``</think>`` or for the
+        ``format=None`` picks one: the format recorded by ``s1kit train`` in the folder, else ``r1`` when the tokenizer has a single-token ``</think>`` or for the
         embedded model (not trained on either format, it writes real text inside ``<think>`` but stops
         at once after s1's ``<|im_start|>think``), else ``s1``.
         """
         engine = load_engine(model, backend, **kwargs)
         if format is None:
-            format = "r1" if str(model) == "default" or _single_token(engine, "</think>") else "s1"
+            trained = trained_format(Path(model)) if str(model) != "default" else None
+            format = trained or (
+                "r1" if str(model) == "default" or _single_token(engine, "</think>") else "s1"
+            )
         return cls(engine, format)
 
     def render(self, question: str, *, system: str | None = None) -> str:

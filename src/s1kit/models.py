@@ -6,6 +6,7 @@ The embedded default is SmolLM2-135M-Instruct (Apache-2.0), whose GGUF ships ins
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.util
 import os
@@ -66,6 +67,20 @@ def resolve_model(model: str | os.PathLike[str]) -> ModelSpec:
     raise S1kitError(f"{path} is not a model folder (no config.json) and holds no single .gguf file")
 
 
+def trained_format(path: Path) -> str | None:
+    """The reasoning format a folder written by ``s1kit train`` was trained with, if recorded."""
+    cfg = path / "s1kit_train.yaml"
+    if not cfg.is_file():
+        return None
+    import yaml
+
+    try:
+        value = (yaml.safe_load(cfg.read_text()) or {}).get("format")
+    except (yaml.YAMLError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
 def cache_dir() -> Path:
     root = os.environ.get("S1KIT_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "s1kit"
@@ -88,7 +103,7 @@ def gguf_to_hf(path: Path) -> Path:
     trainable; the weights are copied into a freshly built model of the same config and saved, so
     later loads are a plain ``from_pretrained`` that takes seconds.
     """
-    target = cache_dir() / "hf-from-gguf" / file_sha256(path)[:24]
+    target = cache_dir() / "hf-from-gguf-v2" / file_sha256(path)[:24]
     if (target / "config.json").is_file():
         return target
     try:
@@ -103,7 +118,12 @@ def gguf_to_hf(path: Path) -> Path:
     try:
         tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
         loaded = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
-        fresh = AutoModelForCausalLM.from_config(loaded.config, dtype=torch.float32)
+        config = copy.deepcopy(loaded.config)
+        # The weights are dequantised now: without this, transformers treats the folder as a quantised
+        # model and refuses to fine-tune it.
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        fresh = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
         fresh.load_state_dict(loaded.state_dict())
         fresh.generation_config = loaded.generation_config
         fresh.save_pretrained(tmp)
