@@ -1,7 +1,7 @@
 """Published numbers from the s1 paper, for ``s1kit report --paper``.
 
 Source: Muennighoff et al., "s1: Simple test-time scaling", arXiv:2501.19393 (v3, March 2025):
-Table 1 (main results, accuracy %), Table 3 (sequential-scaling methods on AIME24 with s1-32B),
+Table 1 (main results, accuracy %; the s1.1 rows as in v3 and the simplescaling/s1 README), Table 3 (sequential-scaling methods on AIME24 with s1-32B),
 Table 4 (data ablations, fine-tuning Qwen2.5-32B-Instruct on 1K examples chosen in different ways).
 Only rows we are confident we transcribed correctly are kept; the paper is the authority.
 
@@ -24,14 +24,14 @@ TABLE1: dict[str, dict[str, Any]] = {
         "gpqa_diamond": 62.1,
     },
     "s1-32B w/o budget forcing": {"examples": "1K", "aime24": 50.0, "math500": 92.6, "gpqa_diamond": 56.6},
-    "s1-32B with budget forcing (Wait 4x)": {
+    "s1-32B (budget forcing)": {
         "examples": "1K",
         "aime24": 56.7,
         "math500": 93.0,
         "gpqa_diamond": 59.6,
     },
     "s1.1-32B w/o budget forcing": {"examples": "1K", "aime24": 56.7, "math500": 94.4, "gpqa_diamond": 60.6},
-    "s1.1-32B with budget forcing (Wait 1x)": {
+    "s1.1-32B (budget forcing)": {
         "examples": "1K",
         "aime24": 56.7,
         "math500": 95.4,

@@ -46,6 +46,9 @@ def test_fallback_to_thinking_is_recorded():
 
 
 def test_public_grade_function():
+    import s1kit
+
+    assert s1kit.grade is grade  # the lazy top-level re-export
     assert grade(r"The answer is $\boxed{\frac{1}{2}}$.", "0.5") is True
     assert grade(r"$\boxed{025}$", "25", kind="aime") is True
     assert grade("Answer: (B)", "C", kind="gpqa") is False

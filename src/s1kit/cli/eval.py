@@ -157,10 +157,9 @@ class _Bar:
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, initial=done, unit="sample", dynamic_ncols=True, file=sys.stderr)
-        else:
-            self.bar.update(done - self.bar.n)
         if done:
-            self.bar.set_postfix_str(f"acc {100 * correct / done:.1f}%")
+            self.bar.set_postfix_str(f"acc {100 * correct / done:.1f}%", refresh=False)
+        self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
         if self.bar is not None:
