@@ -297,12 +297,31 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _model_version(model: str) -> dict[str, Any]:
+    """Which model file or folder was used: path, size and (files under 2 GiB) sha256."""
+    from s1kit.models import file_sha256, resolve_model
+
+    try:
+        spec = resolve_model(model)
+    except S1kitError:
+        return {}  # a server URL or a generator built in code
+    info: dict[str, Any] = {"kind": spec.kind, "path": str(spec.path)}
+    if spec.path.is_file():
+        info["bytes"] = spec.path.stat().st_size
+        if info["bytes"] < 2 << 30:
+            info["sha256"] = file_sha256(spec.path)
+    elif (spec.path / "config.json").is_file():
+        info["config_sha256"] = hashlib.sha256((spec.path / "config.json").read_bytes()).hexdigest()
+    return info
+
+
 def _write_config(out: Path, identity: dict[str, Any], gen: Any) -> None:
     engine = gen.engine
     resolved = {
         "format": gen.format.name,
         "engine": getattr(engine, "name", type(engine).__name__),
         "model_name": getattr(engine, "model_name", None),
+        "model": _model_version(str(identity.get("model", ""))),
         "context_length": getattr(engine, "context_length", None),
     }
     doc = {
