@@ -79,28 +79,36 @@ def run_stages(path: Path) -> dict[str, object]:
     from s1kit.curation.sampler import sample_diverse
 
     times: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     counts: dict[str, int] = {}
+    state: dict[str, object] = {}
+
+    def timed(name: str, fn) -> None:
+        w, c = time.perf_counter(), time.process_time()
+        result = fn()
+        times[name], cpu[name] = time.perf_counter() - w, time.process_time() - c
+        counts[name] = len(result)
+        state["rows"] = result
+
+    def classify_and_sample():
+        with tempfile.TemporaryDirectory() as tmp:
+            rows, _ = classify(state["rows"], None, Path(tmp))
+        return sample_diverse(rows, 1000, seed=0)[0]
+
     t0 = time.perf_counter()
-    rows = ingest([path]).rows
-    times["ingest"], counts["ingest"] = time.perf_counter() - t0, len(rows)
-    t = time.perf_counter()
-    rows, _ = dedup(rows)
-    times["dedup"], counts["dedup"] = time.perf_counter() - t, len(rows)
-    t = time.perf_counter()
-    rows, _, _ = decontaminate(rows)
-    times["decontam"], counts["decontam"] = time.perf_counter() - t, len(rows)
-    t = time.perf_counter()
-    rows, _ = quality(rows)
-    times["quality"], counts["quality"] = time.perf_counter() - t, len(rows)
-    t = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        rows, _ = classify(rows, None, Path(tmp))
-    chosen, _ = sample_diverse(rows, 1000, seed=0)
-    times["diversity"], counts["diversity"] = time.perf_counter() - t, len(chosen)
+    timed("ingest", lambda: ingest([path]).rows)
+    timed("dedup", lambda: dedup(state["rows"])[0])
+    timed("decontam", lambda: decontaminate(state["rows"])[0])
+    timed("quality", lambda: quality(state["rows"])[0])
+    timed("diversity", classify_and_sample)
     total = time.perf_counter() - t0
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_mib = usage.ru_maxrss / 1024
     return {
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),  # includes imports; robust to other load
         "seconds": {k: round(v, 2) for k, v in times.items()},
+        "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()},
+        "stages_cpu_s": round(sum(cpu.values()), 2),
         "total_s": round(total, 2),
         "rows_after": counts,
         "peak_rss_mib": round(peak_mib),

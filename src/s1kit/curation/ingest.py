@@ -80,7 +80,7 @@ def parse_mapping(text: str | None) -> dict[str, str]:
     return out
 
 
-def _text(value: Any, name: str) -> str:
+def as_text(value: Any, name: str) -> str:
     """Coerce an answer-like value to text: 142.0 -> "142", [a, b] -> "a, b"; reject dicts."""
     if value is None:
         return ""
@@ -91,7 +91,7 @@ def _text(value: Any, name: str) -> str:
     if isinstance(value, int | float | str):
         return str(value)
     if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
-        return ", ".join(_text(v, name) for v in value)
+        return ", ".join(as_text(v, name) for v in value)
     raise ValueError(f"field {name!r} has type {type(value).__name__}, expected text")
 
 
@@ -118,7 +118,7 @@ def to_row(record: Any, mapping: Mapping[str, str], *, row_id: str, source: str)
     for key in ("answer", "solution", "source", "attempt", "cot_type", "domain", "id"):
         fname, value = _pick(record, key, mapping)
         if fname is not None:
-            values[key] = _text(value, fname)
+            values[key] = as_text(value, fname)
     tname, thinking = _pick(record, "thinking", mapping)
     if isinstance(thinking, list):  # s1K keeps a list of trajectories; the first is the trace
         thinking = thinking[0] if thinking else ""

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from s1kit.curation.ingest import IngestResult, Malformed, _text
+from s1kit.curation.ingest import IngestResult, Malformed, as_text
 from s1kit.curation.records import Row, last_boxed
 
 Mapper = Callable[[dict[str, Any]], dict[str, Any]]
@@ -161,8 +161,8 @@ def _convert(fields: dict[str, Any], row_id: str, source: str) -> Row:
     return Row(
         id=row_id,
         question=q.strip(),
-        answer=_text(fields.get("answer"), "answer"),
-        solution=_text(fields.get("solution"), "solution"),
+        answer=as_text(fields.get("answer"), "answer"),
+        solution=as_text(fields.get("solution"), "solution"),
         source=source,
         thinking=fields.get("thinking"),
         attempt=fields.get("attempt"),

@@ -8,6 +8,7 @@ None), so a bare question pool can be filtered before ``s1kit traces`` runs.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -16,11 +17,26 @@ from s1kit.errors import ConfigError
 
 STAGE = "quality"
 
-_API_ERROR = re.compile(
-    r"(?:Error code: \d{3}|RateLimitError|rate limit(?:ed| exceeded)|APIError|APIConnectionError|"
-    r"Internal Server Error|Service Unavailable|Bad Gateway|Traceback \(most recent call last\)|"
-    r"\{\s*\"error\"\s*:|context_length_exceeded|content_filter|I'm sorry, but I can(?:'|no)t (?:help|assist))",
-    re.IGNORECASE,
+# lower-case markers of a failed API call stored as if it were a trace (substring search is fast)
+API_ERROR_MARKERS = (
+    "error code: 4",
+    "error code: 5",
+    "ratelimiterror",
+    "rate limit reached",
+    "rate limit exceeded",
+    "apierror",
+    "apiconnectionerror",
+    "internal server error",
+    "service unavailable",
+    "502 bad gateway",
+    "traceback (most recent call last)",
+    '{"error":',
+    "{'error':",
+    "context_length_exceeded",
+    "content_filter",
+    "i'm sorry, but i can't help",
+    "i'm sorry, but i cannot help",
+    "i'm sorry, but i can't assist",
 )
 _FIGURE_REF = re.compile(
     r"(?:\b(?:in|see|from|using)\s+the\s+(?:figure|diagram|picture|image)\b|"
@@ -30,10 +46,27 @@ _FIGURE_REF = re.compile(
     r"\[(?:img|image|figure)\]|<img|\.(?:png|jpe?g|gif|svg)\b)",
     re.IGNORECASE,
 )
+FIGURE_WORDS = (
+    "figure",
+    "diagram",
+    "picture",
+    "image",
+    "graph",
+    "table",
+    "shown",
+    "depicted",
+    "illustrated",
+    "fig.",
+    "img",
+    ".png",
+    ".jp",
+    ".gif",
+    ".svg",
+)
 _FIGURE_PRESENT = re.compile(r"\[asy\]|\\begin\{(?:tikzpicture|picture|tabular|array)\}|\|\s*-{3,}\s*\|")
-_ART_LINE = re.compile(r"^[\s|/\\_\-+=*#.:o<>^v()\[\]]{8,}$")
-_REPEAT_CHAR = re.compile(r"(\S)\1{79,}")
-_FINAL = re.compile(r"\\boxed|final answer|answer\s*(?:is|:)|therefore|thus|so the", re.IGNORECASE)
+ART_CHARS = " \t|/\\_-+=*#.:o<>^v()[]"
+REPEATED = tuple(c * 80 for c in "=-_*#.~+/\\|0")  # a run of 80 of one character
+FINAL_MARKERS = ("\\boxed", "final answer", "answer is", "answer:", "therefore", "thus", "so the")
 
 
 @dataclass(frozen=True)
@@ -69,11 +102,10 @@ class QualityConfig:
 def api_error(row: Row, _: QualityConfig) -> str | None:
     for name, text in (("thinking", row.thinking), ("attempt", row.attempt), ("question", row.question)):
         if text:
-            m = _API_ERROR.search(text[:2000]) or (
-                _API_ERROR.search(text[-2000:]) if len(text) > 2000 else None
-            )
-            if m:
-                return f"{name} contains {m.group(0)!r}"
+            low = (text if len(text) <= 4000 else text[:2000] + "\n" + text[-2000:]).lower()
+            hit = next((m for m in API_ERROR_MARKERS if m in low), None)
+            if hit is not None:
+                return f"{name} contains {hit!r}"
     return None
 
 
@@ -90,7 +122,8 @@ def truncated_trace(row: Row, _: QualityConfig) -> str | None:
         return "the teacher stopped at its length limit"
     if not (row.attempt or "").strip():
         return "the trace has no attempt (cut off before the end of thinking)"
-    if not _FINAL.search(row.attempt or "") and not _FINAL.search(row.thinking[-3000:]):
+    tail = ((row.attempt or "") + "\n" + row.thinking[-3000:]).lower()
+    if not any(m in tail for m in FINAL_MARKERS):
         return "neither the attempt nor the end of the thinking states a final answer"
     return None
 
@@ -104,6 +137,9 @@ def missing_answer(row: Row, config: QualityConfig) -> str | None:
 def missing_figure(row: Row, _: QualityConfig) -> str | None:
     if row.metadata.get("picture") or row.metadata.get("has_image"):
         return "the question needs an image that is not in the row"
+    low = row.question.lower()
+    if not any(k in low for k in FIGURE_WORDS):  # cheap prefilter before the regex
+        return None
     m = _FIGURE_REF.search(row.question)
     if m and not _FIGURE_PRESENT.search(row.question):
         return f"refers to a figure that is not there ({m.group(0).strip()!r})"
@@ -114,18 +150,18 @@ def broken_formatting(row: Row, _: QualityConfig) -> str | None:
     for name, text in (("question", row.question), ("thinking", row.thinking or "")):
         if "\ufffd" in text:
             return f"{name} has undecodable characters (U+FFFD)"
-        m = _REPEAT_CHAR.search(text)
-        if m:
-            return f"{name} repeats {m.group(1)!r} 80+ times"
-        run = 0
+        run = next((r for r in REPEATED if r in text), None)
+        if run is not None:
+            return f"{name} repeats {run[0]!r} 80+ times"
+        art = 0
         for line in text.splitlines():
-            run = run + 1 if _ART_LINE.match(line) and sum(c.isalnum() for c in line) < len(line) // 4 else 0
-            if run >= 3:
+            art = art + 1 if len(line) >= 8 and not line.strip(ART_CHARS) else 0
+            if art >= 3:
                 return f"{name} has ASCII art (3+ lines of drawing characters)"
     if row.thinking:
-        lines = [ln.strip() for ln in row.thinking.splitlines() if len(ln.strip()) > 20]
-        if len(lines) >= 20:
-            top = max(lines.count(ln) for ln in set(lines[-50:]))
+        lines = row.thinking.splitlines()
+        if len(lines) - len(set(lines)) >= 9:  # else no line can occur 10 times
+            top = max((n for ln, n in Counter(lines).items() if len(ln.strip()) > 20), default=0)
             if top >= 10:
                 return "the thinking repeats one line 10+ times (a degenerate loop)"
     return None
