@@ -110,6 +110,9 @@ def load(url: str, model: str, clients: int, requests: int, max_tokens: int) -> 
 def forcing_cost(url: str, threads: int) -> dict[str, float]:
     """Budget forcing in-process (decoding loop) vs over HTTP (round by round), same model and budget."""
     sys.path.insert(0, os.path.join(ROOT, "src"))
+    import torch
+
+    torch.set_num_threads(threads)
     from s1kit import Budget
     from s1kit.backends import load_engine
     from s1kit.generate import Generator
@@ -117,7 +120,7 @@ def forcing_cost(url: str, threads: int) -> dict[str, float]:
     budget = Budget(max_thinking_tokens=48, min_thinking_tokens=40, max_answer_tokens=16)
     local = Generator(load_engine("default", "hf", device="cpu"), "r1")
     remote = Generator(load_engine(url, "openai"), "r1")  # tokenizer: the model folder in /v1/models
-    qs = PROMPTS[:4]
+    qs = PROMPTS[:3]
     t = time.perf_counter()
     a = [local.generate(q, budget) for q in qs]
     t_local = time.perf_counter() - t
@@ -139,7 +142,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--max-tokens", type=int, default=32)
     p.add_argument("--levels", default="1,8,32")
-    p.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="llama.cpp server threads")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="decoding threads of each server (1: no spinning on a shared box)",
+    )
     args = p.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     sys.path.insert(0, os.path.join(ROOT, "src"))
@@ -162,6 +170,8 @@ def main() -> None:
             s1_url.rsplit(":", 1)[1],
             "--max-batch",
             "32",
+            "--threads",
+            str(args.threads),
         ],
         s1_url,
     )
@@ -191,6 +201,7 @@ def main() -> None:
             n = max(4, c)
             s = load(s1_url, s1_model, c, n, args.max_tokens)
             ref = load(ll_url, ll_model, c, n, args.max_tokens)
+            print(f"{c} clients: s1kit {s}, llama.cpp {ref}", file=sys.stderr, flush=True)
             rows[str(c)] = {
                 "s1kit": s,
                 "llamacpp": ref,

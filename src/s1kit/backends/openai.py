@@ -190,8 +190,10 @@ class OpenAIEngine:
         finish = choice.get("finish_reason")
         ids = choice.get("token_ids")
         tokens = _valid_ids(ids, self.tokenizer.vocab_size) if ids is not None else None
-        if tokens is not None and (finish != "stop" or stop_suffix(tokens, stop)):
-            # The ids include a matched stop sequence: the forcing state sees it as the model wrote it.
+        if tokens is not None:
+            if finish == "stop" and not stop_suffix(tokens, stop):
+                return RoundResult(tokens, stopped=True)  # stopped on a stop the ids leave out
+            # Otherwise a matched stop is in the ids: the forcing state sees it as the model wrote it.
             return RoundResult(tokens, length=finish == "length" and len(tokens) < n)
         tokens = self.tokenizer.encode(text) if text else []
         if finish == "stop":

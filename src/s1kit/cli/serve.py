@@ -20,6 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=os.environ.get("S1KIT_API_KEY"),
         help="require 'Authorization: Bearer KEY' on /v1 requests (default $S1KIT_API_KEY)",
     )
+    p.add_argument(
+        "--threads", type=int, default=None, help="CPU threads for decoding (torch / llama.cpp; default: all)"
+    )
     p.add_argument("--max-batch", type=int, default=16, help="sequences decoded together (hf backend)")
     p.add_argument("--max-queue", type=int, default=256, help="waiting requests before 503")
     p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body")
@@ -43,6 +46,7 @@ def _positive(args: argparse.Namespace, *names: str) -> None:
 def run(args: argparse.Namespace) -> int:
     _positive(
         args,
+        "threads",
         "max_batch",
         "max_queue",
         "max_body_bytes",
@@ -67,6 +71,12 @@ def run(args: argparse.Namespace) -> int:
     kwargs = engine_kwargs(args)
     if args.backend == "hf" or (args.backend == "auto" and spec.kind == "hf"):
         kwargs["max_batch"] = args.max_batch
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)  # oversubscribed cores make OpenMP spin: fewer is faster
+    elif args.threads:
+        kwargs["n_threads"] = args.threads
     gen = Generator.load(args.model, backend=args.backend, format=resolve_format(args), **kwargs)
     root = gguf_to_hf(spec.path) if gen.engine.name == "hf" and spec.kind == "gguf" else spec.path
     config = ServerConfig(
