@@ -60,17 +60,23 @@
     xl.textContent = "mean thinking tokens (log2)"; s.appendChild(xl);
     var yl = svg("text", { x: 14, y: (T + H - B) / 2, transform: "rotate(-90 14 " + (T + H - B) / 2 + ")", "text-anchor": "middle" });
     yl.textContent = "accuracy"; s.appendChild(yl);
+    var taken = {}, cxOf = {};
     D.series.forEach(function (se, si) {
       var color = COLORS[si % COLORS.length];
       var mine = [];
       pts.forEach(function (p, i) { if (p.series === si) mine.push(i); });
       mine.sort(function (a, b) { return pts[a].mean_tokens - pts[b].mean_tokens; });
+      mine.forEach(function (i) {  // dodge points that would hide one another (the tooltip has exact values)
+        var key = Math.round(X(pts[i].mean_tokens) / 4) + ":" + Math.round(Y(pts[i].accuracy) / 4);
+        cxOf[i] = X(pts[i].mean_tokens) + 8 * (taken[key] || 0);
+        taken[key] = (taken[key] || 0) + 1;
+      });
       s.appendChild(svg("polyline", {
         fill: "none", stroke: color, "stroke-width": 2,
-        points: mine.map(function (i) { return X(pts[i].mean_tokens) + "," + Y(pts[i].accuracy); }).join(" ")
+        points: mine.map(function (i) { return cxOf[i] + "," + Y(pts[i].accuracy); }).join(" ")
       }));
       mine.forEach(function (i) {
-        var p = pts[i], cx = X(p.mean_tokens);
+        var p = pts[i], cx = cxOf[i];
         s.appendChild(svg("line", { x1: cx, x2: cx, y1: Y(p.ci95[0]), y2: Y(p.ci95[1]), stroke: color, "stroke-opacity": 0.35 }));
         var c = svg("circle", { cx: cx, cy: Y(p.accuracy), r: 5, fill: color, "class": "pt", "data-setting": i });
         c.addEventListener("mouseenter", function (ev) { tip(ev, i); });
