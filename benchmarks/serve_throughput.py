@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 import httpx
 
@@ -62,8 +63,8 @@ def start(cmd: list[str], url: str, timeout: float = 300) -> subprocess.Popen:
     raise SystemExit(f"server did not start: {' '.join(cmd)}")
 
 
-def load(url: str, model: str, clients: int, requests: int, max_tokens: int) -> dict[str, float]:
-    """``clients`` threads share ``requests`` chat requests; returns tokens/s and latency percentiles."""
+def load(url: str, model: str, clients: int, requests: int, max_tokens: int) -> dict[str, Any]:
+    """``clients`` threads share ``requests`` chat requests; returns the tokens, wall time and latencies."""
     latencies: list[float] = []
     tokens = [0]
     lock = threading.Lock()
@@ -95,14 +96,19 @@ def load(url: str, model: str, clients: int, requests: int, max_tokens: int) -> 
         t.start()
     for t in threads:
         t.join()
-    wall = time.perf_counter() - t0
-    q = statistics.quantiles(latencies, n=20, method="inclusive") if len(latencies) > 1 else latencies * 19
+    return {"tokens": tokens[0], "wall_s": time.perf_counter() - t0, "latencies": latencies}
+
+
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Tokens/s over all repetitions' wall time; latency percentiles over all their requests."""
+    lat = sorted(x for r in runs for x in r["latencies"])
+    tokens, wall = sum(r["tokens"] for r in runs), sum(r["wall_s"] for r in runs)
     return {
-        "tokens_per_s": round(tokens[0] / wall, 2),
-        "p50_s": round(statistics.median(latencies), 3),
-        "p95_s": round(q[18], 3),
-        "tokens": tokens[0],
-        "requests": len(latencies),
+        "tokens_per_s": round(tokens / wall, 2),
+        "p50_s": round(statistics.median(lat), 3),
+        "p95_s": round(lat[min(len(lat) - 1, int(0.95 * len(lat)))], 3),
+        "tokens": tokens,
+        "requests": len(lat),
         "wall_s": round(wall, 2),
     }
 
@@ -142,6 +148,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--max-tokens", type=int, default=32)
     p.add_argument("--levels", default="1,8,32")
+    p.add_argument("--repeats", type=int, default=2, help="alternating repetitions per level")
     p.add_argument(
         "--threads",
         type=int,
@@ -199,8 +206,12 @@ def main() -> None:
         rows = {}
         for c in levels:
             n = max(4, c)
-            s = load(s1_url, s1_model, c, n, args.max_tokens)
-            ref = load(ll_url, ll_model, c, n, args.max_tokens)
+            mine: list[dict[str, Any]] = []
+            theirs: list[dict[str, Any]] = []
+            for _ in range(args.repeats):  # alternate, so both see the same background load
+                mine.append(load(s1_url, s1_model, c, n, args.max_tokens))
+                theirs.append(load(ll_url, ll_model, c, n, args.max_tokens))
+            s, ref = summary(mine), summary(theirs)
             print(f"{c} clients: s1kit {s}, llama.cpp {ref}", file=sys.stderr, flush=True)
             rows[str(c)] = {
                 "s1kit": s,
