@@ -38,7 +38,7 @@
   }
 
   function plot() {
-    var W = 640, H = 380, L = 56, R = 180, T = 14, B = 44;
+    var W = 860, H = 380, L = 56, R = 340, T = 14, B = 44;
     var pts = D.settings;
     var xs = pts.map(function (p) { return Math.log2(Math.max(1, p.mean_tokens)); });
     var x0 = Math.floor(Math.min.apply(null, xs)), x1 = Math.ceil(Math.max.apply(null, xs));
