@@ -2,7 +2,8 @@
 
 Measures, on the same loaded Generator and the same problems:
 
-* ``raw``: ``Generator.generate_batch`` alone for every problem (the engine plus forcing; nothing else);
+* ``raw``: ``Generator.generate_batch`` alone for every problem (the engine plus forcing; nothing else),
+  once before and once after the eval pass (their mean is the baseline: the machine's load drifts);
 * ``eval``: ``run_eval`` (rendering, grading in worker processes, records with fsync, summary, plots);
 * the time ``run_eval`` spent inside generation, so the harness's own share is measured within one run
   and does not depend on drift between passes on a shared machine.
@@ -67,18 +68,22 @@ def main() -> None:
     budget = config.settings()[0].budget or Budget()
     gen.generate_batch(prompts[:1], budget, rendered=True)  # warm-up (first prefill, caches)
 
-    t0 = time.perf_counter()
-    raw = []
-    for i in range(0, len(prompts), config.batch_size):
-        raw += gen.generate_batch(prompts[i : i + config.batch_size], budget, rendered=True)
-    raw_s = time.perf_counter() - t0
-    raw_tokens = sum(c.thinking_tokens + c.answer_tokens for c in raw)
+    def raw_pass() -> tuple[float, int]:
+        t0 = time.perf_counter()
+        raw = []
+        for i in range(0, len(prompts), config.batch_size):
+            raw += gen.generate_batch(prompts[i : i + config.batch_size], budget, rendered=True)
+        return time.perf_counter() - t0, sum(c.thinking_tokens + c.answer_tokens for c in raw)
 
+    # raw, eval, raw: the eval pass is compared with the mean of the raw passes around it (load drifts).
+    raw_before, raw_tokens = raw_pass()
     timed = Timed(gen)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         summary = run_eval(config, Path(tmp) / "run", generator=timed)
         eval_s = time.perf_counter() - t0
+    raw_after, _ = raw_pass()
+    raw_s = (raw_before + raw_after) / 2
     print(
         json.dumps(
             {
@@ -87,6 +92,8 @@ def main() -> None:
                 "problems": args.problems,
                 "budget": args.budget,
                 "raw_s": round(raw_s, 2),
+                "raw_before_s": round(raw_before, 2),
+                "raw_after_s": round(raw_after, 2),
                 "raw_tokens": raw_tokens,
                 "raw_tokens_per_s": round(raw_tokens / raw_s, 2),
                 "eval_s": round(eval_s, 2),
