@@ -113,6 +113,7 @@ class Scheduler:
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="s1kit-scheduler", daemon=True)
         self.steps = 0  # decoding steps run (for tests and metrics)
+        self.joins = 0  # admissions into a batch that was already decoding
 
     def start(self) -> None:
         self._thread.start()
@@ -170,6 +171,7 @@ class Scheduler:
         return new
 
     def _admit(self, jobs: list[Job]) -> None:
+        self.joins += bool(self.active)
         self.batch.add([j.prompt for j in jobs])
         vocab = self.tokenizer.vocab_size
         self.active += jobs
