@@ -114,3 +114,21 @@ def test_traces_cli_with_an_hf_folder_teacher_resumes(tiny_generator, smol_token
     assert main(args) == 0
     assert "wrote 0 trace(s) to" in capsys.readouterr().err
     assert main(["traces", "--input", str(TRACES), "--teacher", "vllm:x", "--out", str(out)]) == 2
+
+
+def test_engines_without_step_access_use_threads_and_free_form_classification(tiny_generator, tmp_path):
+    """The path taken over HTTP servers: no decode session (max_batch 0), "generate until a stop" only."""
+    from s1kit.backends.hf import HFEngine
+    from s1kit.curation.diversity import classify, msc_titles
+    from s1kit.generate import Generator
+
+    eng = tiny_generator.engine
+    gen = Generator(HFEngine.from_objects(eng.model, eng.tokenizer.tok, model_name="tiny", max_batch=0), "s1")
+    rows = [Row(f"q{i}", f"What is {i} times {i}?", str(i * i)) for i in range(3)]
+    out = tmp_path / "t.jsonl"
+    config = TracesConfig(budget=Budget(max_thinking_tokens=4, max_answer_tokens=4), workers=3)
+    assert generate_traces(rows, gen, out, config) == (3, 0)
+    assert [r["id"] for r in read_jsonl(out)] == ["q0", "q1", "q2"]  # input order despite threads
+    classified, how = classify(rows, ModelRef("tiny", "hf", "tiny"), tmp_path, loaded=gen)
+    assert all(r.domain in msc_titles() for r in classified)
+    assert set(how) <= {"model", "fallback"} and sum(how.values()) == 3
