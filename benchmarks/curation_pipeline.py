@@ -169,6 +169,9 @@ def main() -> None:
         **stages,
         "targets": {"total_s": 60, "peak_rss_mib": 2048},
         "within_targets": stages["total_s"] <= 60 and stages["peak_rss_mib"] <= 2048,
+        # CPU time is what the stages cost on 2 idle cores (they are single-threaded); wall time on a
+        # shared machine also counts other processes' load
+        "within_targets_cpu": stages["stages_cpu_s"] <= 60 and stages["peak_rss_mib"] <= 2048,
         "baselines": base,
         "ratios": {
             "total_vs_json_read": round(stages["total_s"] / max(base["json_read_s"], 1e-9), 2),
