@@ -13,7 +13,13 @@ def rec(method, cap, pid, sample, correct, think, extracted=None, params=None, *
     return {
         "key": f"{pid}|{method}{cap}{params}|{sample}",
         "problem_id": pid,
-        "setting": {"id": f"{method}:{cap}:{params}", "method": method, "budget": budget, "params": params},
+        "setting": {
+            "id": f"{method}:{cap}:{params}",
+            "method": method,
+            "label": str(cap),
+            "budget": budget,
+            "params": params,
+        },
         "method": method,
         "sample": sample,
         "correct": correct,
