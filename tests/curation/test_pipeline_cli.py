@@ -33,7 +33,13 @@ def test_funnel_dropped_rows_and_report(tmp_path):
     assert len(selected) == 6 and all(list(r) == list(S1K_FIELDS) for r in selected)
     assert all(r["metadata"]["id"].startswith("base-") for r in selected)
     dropped = read_jsonl(out / "dropped.jsonl")
-    assert len(dropped) == 12 and {d["stage"] for d in dropped} == {"dedup", "decontam", "quality"}
+    assert len(dropped) == 18 and {d["stage"] for d in dropped} == {
+        "dedup",
+        "decontam",
+        "quality",
+        "diversity",
+    }
+    assert sum(d["reason"] == "not_sampled" for d in dropped) == 12 - 6
     assert all(d["reason"] and d["id"] for d in dropped)
     for png in ("domains.png", "trace_lengths.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -122,6 +128,6 @@ def test_cli_runs_and_prints_a_summary(tmp_path, capsys):
     assert summary["selected"] == 4 and summary["funnel"][-1] == {
         "stage": "diversity",
         "rows": 4,
-        "dropped": 0,
+        "dropped": 8,
     }
     assert (tmp_path / "o" / "selected.parquet").is_file()

@@ -27,7 +27,7 @@ from s1kit.curation.difficulty import DifficultyConfig, difficulty, tokenizer_le
 from s1kit.curation.diversity import classify, msc_titles
 from s1kit.curation.ingest import ingest
 from s1kit.curation.quality import QualityConfig, quality
-from s1kit.curation.records import Dropped, Row
+from s1kit.curation.records import Dropped, Row, drop
 from s1kit.curation.report import write_histograms
 from s1kit.curation.sampler import sample_diverse, trace_length
 from s1kit.curation.specs import parse_spec
@@ -144,7 +144,13 @@ def run_pipeline(
         selected, picks = sample_diverse(classified, opts.size, opts.seed)
         state.extra["classification"] = how
         state.extra["sampler_ranks"] = dict(sorted(Counter(min(p.rank, 10) for p in picks).items()))
-        state.step("diversity", selected, [])
+        chosen = {id(r) for r in selected}
+        not_sampled = [
+            drop(r, "diversity", "not_sampled", f"domain {r.domain}")
+            for r in classified
+            if id(r) not in chosen
+        ]
+        state.step("diversity", selected, not_sampled)
     return write_outputs(opts, state, selected, unit)
 
 
