@@ -212,7 +212,8 @@
     var e = el("div", { "class": "row" + (current === i ? " active" : ""), "data-index": i });
     e.style.top = (r * ROW_H) + "px";
     e.appendChild(el("span", { "class": s.ok ? "ok" : "bad" }, s.ok ? "✓ " : "✗ "));
-    e.appendChild(document.createTextNode(s.pid + " · " + settingName(s.setting) + " · #" + s.k + " · " + s.tt + " tok"));
+    var where = (D.runs.length > 1 ? D.runs[s.run].name + ": " : "") + D.settings[s.setting].label;
+    e.appendChild(document.createTextNode(s.pid + " · " + where + " · #" + s.k + " · " + s.tt + " tok"));
     var nIgnore = s.ev.filter(function (x) { return x.kind === "ignore"; }).length;
     if (nIgnore) e.appendChild(el("span", { "class": "tag" }, "Wait×" + nIgnore));
     if (s.fe) e.appendChild(el("span", { "class": "tag" }, "forced end"));
