@@ -24,8 +24,10 @@ Example:
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from importlib import resources
@@ -225,10 +227,6 @@ def script_json(data: Any) -> str:
 
 def render_html(data: dict[str, Any], *, title: str = "s1kit report") -> str:
     """The page: the template with the script and the data inlined."""
-    import html
-
-    import re
-
     script = _asset("report.js")
     if "</script" in script.lower():
         raise RuntimeError("report.js must not contain a closing script tag")
