@@ -11,7 +11,8 @@ Reports, as one JSON line:
 * ``probe``: probes per question, extra tokens per probe (forced delimiter + primer, plus the decoded
   answer), seconds per probe and that time in units of one main decoding step;
 * ``prompt_reads``: prefills of the prompt counted inside llama.cpp for each run (one per question
-  means no probe re-read it), tokens llama.cpp evaluated in all, and a *re-read baseline*: the same
+  means no probe re-read it), tokens llama.cpp evaluated in all (and what it would have evaluated had
+  every probe re-read the prompt and the thinking so far), and a *re-read baseline*: the same
   probes done by evaluating prompt + thinking so far + forced tokens from an empty cache, timed on
   the first questions' probe positions, against the measured branch probes (``reread_over_branch``).
 
@@ -142,6 +143,13 @@ def main() -> None:
             reread_n += 1
         branch_s += c.info["probe_seconds"]
     branch_n = sum(c.info["n_probes"] for c in ee[: a.reread_questions])
+    # What re-reading would evaluate for every probe of every question: prompt + thinking so far + probe.
+    reread_tokens = sum(
+        c.prompt_tokens * c.info["n_probes"]
+        + sum(pos for pos, _ in c.info["probes"])
+        + c.info["probe_tokens"]
+        for c in ee
+    )
     counter.reset()
 
     print(
@@ -178,7 +186,11 @@ def main() -> None:
                 "prompt_reads": {
                     "budget_forcing": bf_reads,
                     "early_exit": ee_reads,
-                    "tokens_evaluated": {"budget_forcing": bf_evald, "early_exit": ee_evald},
+                    "tokens_evaluated": {
+                        "budget_forcing": bf_evald,
+                        "early_exit": ee_evald,
+                        "probes_if_they_reread": ee_evald - probe_tokens + reread_tokens,
+                    },
                     "reread_seconds_per_probe": round(reread_s / max(1, reread_n), 4),
                     "branch_seconds_per_probe": round(branch_s / max(1, branch_n), 4),
                     "reread_over_branch": round(
