@@ -34,6 +34,7 @@ class Timed:
         self.gen, self.engine, self.format = gen, gen.engine, gen.format
         self.seconds = 0.0
         self.tokens = 0
+        self.prefill = 0.0
 
     def render(self, *a, **k):
         return self.gen.render(*a, **k)
@@ -43,6 +44,7 @@ class Timed:
         out = self.gen.generate_batch(*a, **k)
         self.seconds += time.perf_counter() - t0
         self.tokens += sum(c.thinking_tokens + c.answer_tokens for c in out)
+        self.prefill += sum(c.timings.prefill_s for c in out)
         return out
 
 
@@ -68,11 +70,14 @@ def main() -> None:
     budget = config.settings()[0].budget or Budget()
     gen.generate_batch(prompts[:1], budget, rendered=True)  # warm-up (first prefill, caches)
 
+    prefill = []
+
     def raw_pass() -> tuple[float, int]:
         t0 = time.perf_counter()
         raw = []
         for i in range(0, len(prompts), config.batch_size):
             raw += gen.generate_batch(prompts[i : i + config.batch_size], budget, rendered=True)
+        prefill.append(sum(c.timings.prefill_s for c in raw))
         return time.perf_counter() - t0, sum(c.thinking_tokens + c.answer_tokens for c in raw)
 
     # raw, eval, raw: the eval pass is compared with the mean of the raw passes around it (load drifts).
@@ -98,6 +103,8 @@ def main() -> None:
                 "raw_tokens_per_s": round(raw_tokens / raw_s, 2),
                 "eval_s": round(eval_s, 2),
                 "eval_generation_s": round(timed.seconds, 2),
+                "raw_prefill_s": [round(x, 2) for x in prefill],
+                "eval_prefill_s": round(timed.prefill, 2),
                 "eval_tokens": timed.tokens,
                 "problems_per_min_eval": round(60 * args.problems / eval_s, 2),
                 "problems_per_min_raw": round(60 * args.problems / raw_s, 2),
