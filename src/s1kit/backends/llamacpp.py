@@ -81,11 +81,13 @@ class LlamaCppEngine:
             raise S1kitError(
                 f"the llamacpp backend needs a .gguf file; {spec.path} is a transformers folder (use --backend hf)"
             )
+        threads = n_threads or max(1, os.cpu_count() or 1)
         try:
             llm = llama_cpp.Llama(
                 model_path=str(spec.path),
                 n_ctx=n_ctx or 8192,
-                n_threads=n_threads or max(1, os.cpu_count() or 1),
+                n_threads=threads,
+                n_threads_batch=threads,  # its default (all cores) makes prefill crawl on a busy machine
                 n_gpu_layers=n_gpu_layers,
                 logits_all=False,
                 verbose=False,
