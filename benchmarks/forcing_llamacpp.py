@@ -85,6 +85,9 @@ def inloop_vs_reread(gen: Generator, engine, context: int = 2000, ext: int = 64,
     return {
         "context": len(prompt),
         "same_tokens": inloop == reread,
+        # llama.cpp evaluates a re-read prompt in 512-token batches and a decode one token at a time; the
+        # float rounding differs, so a near-tie argmax can flip late in a long re-read run.
+        "first_divergence": next((i for i, (x, y) in enumerate(zip(inloop, reread)) if x != y), None),
         "inloop_s": t_inloop,
         "reread_s": t_reread,
         "speedup": t_reread / t_inloop,
@@ -128,6 +131,7 @@ def main() -> None:
                 "forced_waits": a[0]["waits"],
                 "inloop_speedup_vs_reread": round(med(b, "speedup"), 2),
                 "reread_same_tokens": all(r["same_tokens"] for r in b),
+                "reread_first_divergence": b[0]["first_divergence"],
                 "context_tokens": b[0]["context"],
                 "s1kit_vs_raw": round(med(c, "ratio"), 3),
                 "s1kit_tok_s": round(med(c, "s1kit_tok_s"), 1),
