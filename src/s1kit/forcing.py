@@ -164,6 +164,17 @@ class ForcingState:
             out.append(self._pop())
         return out
 
+    def insert(self, ids: Sequence[int]) -> bool:
+        """Queue tokens to be fed next inside the thinking (a method's marker such as "3 steps left").
+
+        They count against the thinking budget like an ignore string and are cut where it runs out.
+        Returns False when thinking has already ended.
+        """
+        if self.phase != "thinking":
+            return False
+        self._queue.extend((t, "ignore") for t in ids)
+        return True
+
     def end_thinking(self, kind: EventKind = "early_exit", *, with_primer: bool = True) -> bool:
         """End thinking now (a method decided it has thought enough), forcing the delimiter.
 

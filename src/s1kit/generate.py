@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -127,7 +128,17 @@ class Generator:
             raise S1kitError(
                 f"this method needs step-level decoding (the llamacpp or hf backend), not {self.engine.name}"
             )
-        if mode == "rounds" or not self.engine.max_batch:
+        if not self.engine.max_batch and len(ids) > 1:
+            # An HTTP engine: rounds of different prompts run concurrently (the engine bounds requests
+            # in flight and balances its servers); local engines hold one sequence and run in order.
+            workers = min(len(ids), int(getattr(self.engine, "max_in_flight", 8) or 8))
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                futures = [
+                    pool.submit(self._rounds, i, p, states[i], samplings[i], cancelled)
+                    for i, p in enumerate(ids)
+                ]
+                results = [f.result() for f in futures]
+        elif mode == "rounds" or not self.engine.max_batch:
             results = [self._rounds(i, p, states[i], samplings[i], cancelled) for i, p in enumerate(ids)]
         elif mode == "loop":
             results = []

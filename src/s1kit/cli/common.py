@@ -35,6 +35,15 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--think-end", default=None, help="custom format: end-of-thinking delimiter")
     g.add_argument("--device", default=None, help="hf backend: cpu, cuda, mps (default: best available)")
     g.add_argument("--n-ctx", type=int, default=None, help="llamacpp backend: context length (default 8192)")
+    g.add_argument(
+        "--tokenizer",
+        dest="client_tokenizer",
+        default=None,
+        help="openai backend: the served model's tokenizer (folder, .gguf, or 'default') for client-side templates",
+    )
+    g.add_argument(
+        "--remote-api-key", default=None, help="openai backend: bearer key of the server (or $S1KIT_API_KEY)"
+    )
 
 
 def add_budget_arguments(p: argparse.ArgumentParser, *, sweep: bool = False) -> None:
@@ -87,6 +96,14 @@ def engine_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         kw["device"] = args.device
     if getattr(args, "n_ctx", None):
         kw["n_ctx"] = args.n_ctx
+    remote = {
+        "tokenizer": getattr(args, "client_tokenizer", None),
+        "api_key": getattr(args, "remote_api_key", None),
+    }
+    if any(remote.values()):
+        if args.backend != "openai" and not str(args.model).startswith(("http://", "https://")):
+            raise S1kitError("--tokenizer and --remote-api-key apply to the openai backend (a server URL)")
+        kw.update({k: v for k, v in remote.items() if v})
     return kw
 
 

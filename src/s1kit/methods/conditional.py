@@ -93,9 +93,8 @@ class StepMarkers:
         if state.thinking_tokens < at or done >= self.steps:
             return
         ids = self.marker_ids(self.steps - done - 1)
-        # The forcing state's queue of forced tokens: the marker is fed next, as thinking, exactly like
-        # an ignore string ("Wait"), so the budget counts it and rollback/stop handling stay intact.
-        state._queue.extend((t, "ignore") for t in ids)
+        # Fed next, as thinking, exactly like an ignore string ("Wait"): the budget counts it.
+        state.insert(ids)
         self.inserted[index] = done + 1
         self.next_at[index] = state.thinking_tokens + len(ids) + self.step_tokens
 
