@@ -12,7 +12,22 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SMOL_TOKENIZER = FIXTURES / "smollm2-tokenizer"
-R1_TOKENIZER = Path(__file__).resolve().parents[2] / "shared" / "tokenizers" / "r1-distill-qwen"
+
+
+def _shared() -> Path:
+    """The workplace's shared data (../shared beside the checkout); $S1KIT_SHARED overrides."""
+    for candidate in (
+        os.environ.get("S1KIT_SHARED"),
+        Path(__file__).resolve().parents[2] / "shared",
+        "/work/shared",
+    ):
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return Path(__file__).resolve().parents[2] / "shared"
+
+
+SHARED = _shared()
+R1_TOKENIZER = SHARED / "tokenizers" / "r1-distill-qwen"
 
 
 @pytest.fixture(scope="session")

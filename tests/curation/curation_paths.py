@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.conftest import SHARED
+
 FIXTURES = Path(__file__).parent / "fixtures"
 TRACES = FIXTURES / "traces_small.jsonl"
 POOL = FIXTURES / "pool"
 MALFORMED = FIXTURES / "malformed.jsonl"
-SHARED_POOL = Path(__file__).resolve().parents[3] / "shared" / "pool"
+SHARED_POOL = SHARED / "pool"
 
 
 def read_jsonl(path: Path) -> list[dict]:

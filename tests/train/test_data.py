@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.conftest import SHARED
 
 from s1kit.errors import S1kitError
 from s1kit.training.data import load_examples
 
-POOL_TRACES = Path(__file__).resolve().parents[3] / "shared" / "pool" / "traces_skythought"
+POOL_TRACES = SHARED / "pool" / "traces_skythought"
 
 
 def write_rows(path: Path, rows: list[dict]) -> Path:
