@@ -180,7 +180,7 @@ def test_min_over_max_is_400_naming_the_field(server):
         server[0] + "/v1/chat/completions",
         json={"model": "nope", "messages": [{"role": "user", "content": "hi"}]},
     )
-    assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
+    assert r.status_code == 400 and r.json()["error"]["code"] == "model_not_found"
 
 
 def test_clients_disconnecting_mid_stream_free_their_slots(server):

@@ -141,8 +141,8 @@ def create_app(generator: Any, config: ServerConfig | None = None) -> FastAPI:
         except RecursionError:
             raise ApiError(400, "the request body is nested too deeply") from None
         if req.model not in names:
-            raise ApiError(
-                404,
+            raise ApiError(  # 400 as the issue asks (OpenAI itself answers 404); the code names it
+                400,
                 f"model {req.model!r} is not served here; try {engine.model_name!r}",
                 param="model",
                 code="model_not_found",
