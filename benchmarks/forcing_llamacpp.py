@@ -87,7 +87,9 @@ def inloop_vs_reread(gen: Generator, engine, context: int = 2000, ext: int = 64,
         "same_tokens": inloop == reread,
         # llama.cpp evaluates a re-read prompt in 512-token batches and a decode one token at a time; the
         # float rounding differs, so a near-tie argmax can flip late in a long re-read run.
-        "first_divergence": next((i for i, (x, y) in enumerate(zip(inloop, reread)) if x != y), None),
+        "first_divergence": next(
+            (i for i, (x, y) in enumerate(zip(inloop, reread, strict=False)) if x != y), None
+        ),
         "inloop_s": t_inloop,
         "reread_s": t_reread,
         "speedup": t_reread / t_inloop,
