@@ -16,7 +16,8 @@ from typing import Any
 from s1kit.metrics import accuracy, group_by_setting, parallel_curves, thinking_stats
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (files only, no display); ImportError without matplotlib."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -48,7 +49,7 @@ def scaling_curves(runs: Mapping[str, Sequence[dict[str, Any]]]) -> dict[str, li
 
 
 def plot_scaling(runs: Mapping[str, Sequence[dict[str, Any]]], path: Path, *, title: str = "") -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     for label, pts in scaling_curves(runs).items():
         xs = [max(x, 1.0) for x, _, _ in pts]
@@ -69,7 +70,7 @@ def plot_scaling(runs: Mapping[str, Sequence[dict[str, Any]]], path: Path, *, ti
 
 
 def plot_maj_at_k(runs: Mapping[str, Sequence[dict[str, Any]]], path: Path) -> Path | None:
-    plt = _pyplot()
+    plt = pyplot()
     curves = {}
     for run, records in runs.items():
         for rs in group_by_setting(records).values():
@@ -95,7 +96,7 @@ def plot_maj_at_k(runs: Mapping[str, Sequence[dict[str, Any]]], path: Path) -> P
 
 
 def plot_thinking_hist(runs: Mapping[str, Sequence[dict[str, Any]]], path: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     groups = []
     for run, records in runs.items():
         for rs in group_by_setting(records).values():

@@ -13,10 +13,9 @@ from pathlib import Path
 def write_histograms(out: Path, domains: Counter[str], lengths: list[int], unit: str) -> list[str]:
     """Write ``domains.png`` and ``trace_lengths.png`` into ``out``; returns the names written."""
     try:
-        import matplotlib
+        from s1kit.plots import pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plt = pyplot()
     except ImportError:
         return []
     written: list[str] = []

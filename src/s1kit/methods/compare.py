@@ -100,9 +100,9 @@ def format_methods_table(lines: Sequence[Line]) -> str:
 
 def plot_methods(lines: Sequence[Line], path: Path) -> Path:
     """Accuracy against compute (log2), one line per method variant."""
-    from s1kit.plots import _pyplot
+    from s1kit.plots import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.2, 4.8))
     for line in lines:
         xs = [max(c, 1.0) for c, _, _ in line.points]

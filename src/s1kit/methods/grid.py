@@ -65,9 +65,9 @@ def plot_iso_compute(points: Sequence[GridPoint], path: Path) -> Path | None:
     curves = iso_compute(points)
     if not curves:
         return None
-    from s1kit.plots import _pyplot
+    from s1kit.plots import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     for c, ps in curves.items():
         ax.plot([p.k for p in ps], [p.accuracy for p in ps], marker="o", label=f"{c} tokens")

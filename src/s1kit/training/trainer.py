@@ -362,10 +362,9 @@ def _write_logs(history: list[dict[str, Any]], output: Path) -> None:
     if not points:
         return
     try:
-        import matplotlib
+        from s1kit.plots import pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plt = pyplot()
     except ImportError:
         return  # the curve is a convenience; log_history.jsonl has the numbers
     fig, ax = plt.subplots(figsize=(6, 3.5))
