@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache, GenerationConfig, StoppingCriteria
 
-from s1kit.backends.base import RoundResult
+from s1kit.backends.base import RoundResult, stop_suffix
 from s1kit.errors import S1kitError
 from s1kit.models import ModelSpec, gguf_to_hf
 from s1kit.sampling import SamplingParams
@@ -200,11 +200,11 @@ class HFSession:
 
 class _StopOnSequences(StoppingCriteria):
     def __init__(self, stop: Sequence[Sequence[int]]) -> None:
-        self.stop = [list(s) for s in stop]
+        self.stop = stop
+        self.tail = max((len(s) for s in stop), default=0)
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
-        row = input_ids[0].tolist()
-        hit = any(len(s) <= len(row) and row[-len(s) :] == s for s in self.stop)
+        hit = bool(self.tail) and stop_suffix(input_ids[0, -self.tail :].tolist(), self.stop)
         return torch.full((input_ids.shape[0],), hit, dtype=torch.bool, device=input_ids.device)
 
 
