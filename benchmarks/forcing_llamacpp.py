@@ -19,8 +19,8 @@ import time
 
 from s1kit import Budget
 from s1kit.backends import load_engine
-from s1kit.generate import Generator
-from s1kit.sampling import SamplingParams
+from s1kit.generation.generator import Generator
+from s1kit.generation.sampling import SamplingParams
 
 QUESTION = "How many positive divisors does 360 have?"
 

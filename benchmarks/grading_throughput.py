@@ -16,7 +16,7 @@ import time
 
 from tests.eval.grading_cases import CASES
 
-from s1kit.grading_pool import GradingPool
+from s1kit.grading.pool import GradingPool
 
 HOSTILE = [
     r"$\boxed{9^{9^{9^{9^{9^{9}}}}}}$",

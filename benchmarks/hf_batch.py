@@ -13,7 +13,7 @@ import json
 
 from s1kit import Budget
 from s1kit.backends import load_engine
-from s1kit.generate import Generator
+from s1kit.generation.generator import Generator
 
 QUESTIONS = [
     "How many positive divisors does 360 have?",

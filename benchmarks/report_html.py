@@ -27,9 +27,9 @@ from pathlib import Path
 
 import yaml
 
-from s1kit.budget import Budget
-from s1kit.evaluation import Setting
-from s1kit.report_html import write_html
+from s1kit.forcing.budget import Budget
+from s1kit.evaluation.runner import Setting
+from s1kit.report.html import write_html
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]

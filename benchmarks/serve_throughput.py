@@ -121,7 +121,7 @@ def forcing_cost(url: str, threads: int) -> dict[str, float]:
     torch.set_num_threads(threads)
     from s1kit import Budget
     from s1kit.backends import load_engine
-    from s1kit.generate import Generator
+    from s1kit.generation.generator import Generator
 
     budget = Budget(max_thinking_tokens=48, min_thinking_tokens=40, max_answer_tokens=16)
     local = Generator(load_engine("default", "hf", device="cpu"), "r1")
@@ -158,7 +158,7 @@ def main() -> None:
     args = p.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     sys.path.insert(0, os.path.join(ROOT, "src"))
-    from s1kit.models import default_gguf
+    from s1kit.backends.models import default_gguf
 
     s1_url, ll_url = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
     s1 = start(

@@ -72,7 +72,7 @@ def part_bare(args: argparse.Namespace) -> dict:
     """The same sequences through a bare forward/backward/AdamW step (no Trainer, no checkpoints)."""
     import torch
 
-    from s1kit.tokenizer import HFTokenizer
+    from s1kit.backends.tokenizer import HFTokenizer
     from s1kit.training.config import TrainConfig
     from s1kit.training.data import load_examples
     from s1kit.training.formatting import format_dataset

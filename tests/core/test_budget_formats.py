@@ -4,8 +4,8 @@ import pytest
 
 from s1kit import Budget, ReasoningFormat, get_format
 from s1kit.errors import ConfigError, S1kitError
-from s1kit.sampling import SamplingParams
-from s1kit.tokenizer import HFTokenizer
+from s1kit.generation.sampling import SamplingParams
+from s1kit.backends.tokenizer import HFTokenizer
 
 
 @pytest.mark.parametrize(

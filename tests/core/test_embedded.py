@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from s1kit import Budget
-from s1kit.generate import Generator
+from s1kit.generation.generator import Generator
 
 Q = "How many positive divisors does 360 have?"
 

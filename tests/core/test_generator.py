@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from tests.conftest import R1_TOKENIZER, tiny_llama
 
 from s1kit import Budget, ReasoningFormat, SamplingParams
-from s1kit.generate import Generator
+from s1kit.generation.generator import Generator
 
 QUESTIONS = ["What is 2+2?", "How many positive divisors does 360 have?", "Name a prime.", "Why?"]
 
@@ -181,7 +181,7 @@ def test_replacing_a_stop_keeps_the_distribution_of_other_tokens(smol_tokenizer)
     gen = _stop_heavy_generator(smol_tokenizer, "What is 2+2?", target=0.4)
     from scipy.stats import chisquare
 
-    from s1kit.sampling import Sampler
+    from s1kit.generation.sampling import Sampler
 
     sp = SamplingParams(temperature=1.0, seed=1234)
     prompt = gen.render("What is 2+2?")

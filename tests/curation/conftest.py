@@ -26,7 +26,7 @@ def tiny_generator(smol_tokenizer):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     from s1kit.backends.hf import HFEngine
-    from s1kit.generate import Generator
+    from s1kit.generation.generator import Generator
 
     torch.manual_seed(0)
     cfg = LlamaConfig(

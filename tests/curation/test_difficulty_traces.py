@@ -5,7 +5,7 @@ import json
 import pytest
 from curation_paths import read_jsonl
 
-from s1kit.budget import Budget
+from s1kit.forcing.budget import Budget
 from s1kit.curation.difficulty import DifficultyConfig, difficulty
 from s1kit.curation.ingest import read_file
 from s1kit.curation.records import Row
@@ -120,7 +120,7 @@ def test_engines_without_step_access_use_threads_and_free_form_classification(ti
     """The path taken over HTTP servers: no decode session (max_batch 0), "generate until a stop" only."""
     from s1kit.backends.hf import HFEngine
     from s1kit.curation.diversity import classify, msc_titles
-    from s1kit.generate import Generator
+    from s1kit.generation.generator import Generator
 
     eng = tiny_generator.engine
     gen = Generator(HFEngine.from_objects(eng.model, eng.tokenizer.tok, model_name="tiny", max_batch=0), "s1")

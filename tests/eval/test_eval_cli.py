@@ -38,7 +38,7 @@ def test_eval_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, match):
 
 
 def test_eval_refuses_a_folder_of_another_config_before_loading_a_model(tmp_path, capsys):
-    from s1kit.evaluation import EvalConfig
+    from s1kit.evaluation.runner import EvalConfig
     from s1kit.tasks import get_task
 
     out = tmp_path / "r"
@@ -53,8 +53,8 @@ def test_eval_refuses_a_folder_of_another_config_before_loading_a_model(tmp_path
 def run_dir(tmp_path_factory, tiny_engine):
     import torch
 
-    from s1kit.evaluation import EvalConfig, run_eval
-    from s1kit.generate import Generator
+    from s1kit.evaluation.runner import EvalConfig, run_eval
+    from s1kit.generation.generator import Generator
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -89,7 +89,7 @@ def test_report_bad_input(tmp_path, capsys, run_dir):
     assert "is not a run folder" in capsys.readouterr().err
     import importlib.util
 
-    if importlib.util.find_spec("s1kit.report_html") is None:
+    if importlib.util.find_spec("s1kit.report.html") is None:
         assert main(["report", str(run_dir), "--html", str(tmp_path / "r.html")]) == 2
         assert "--html is not available" in capsys.readouterr().err
 

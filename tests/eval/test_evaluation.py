@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from s1kit.errors import S1kitError
-from s1kit.evaluation import RECORDS, EvalConfig, read_records, run_eval
-from s1kit.generate import Generator
+from s1kit.evaluation.runner import RECORDS, EvalConfig, read_records, run_eval
+from s1kit.generation.generator import Generator
 
 ROOT = Path(__file__).resolve().parents[2]
 CFG = {

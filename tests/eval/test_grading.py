@@ -8,8 +8,8 @@ import pytest
 from tests.eval.grading_cases import CASES
 
 from s1kit.errors import S1kitError
-from s1kit.grading import aime_int, boxed_all, extract_answer, gpqa_letter, grade, judge
-from s1kit.grading_pool import GradingPool
+from s1kit.grading.judge import aime_int, boxed_all, extract_answer, gpqa_letter, grade, judge
+from s1kit.grading.pool import GradingPool
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from s1kit.metrics import (
+from s1kit.evaluation.metrics import (
     accuracy,
     by_field,
     control,

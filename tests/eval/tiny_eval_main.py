@@ -15,8 +15,8 @@ def main() -> None:
     from transformers import AutoTokenizer
 
     from s1kit.backends.hf import HFEngine
-    from s1kit.evaluation import EvalConfig, run_eval
-    from s1kit.generate import Generator
+    from s1kit.evaluation.runner import EvalConfig, run_eval
+    from s1kit.generation.generator import Generator
 
     out, cfg = sys.argv[1], json.loads(sys.argv[2])
     delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0

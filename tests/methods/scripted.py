@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from s1kit.sampling import SamplingParams
+from s1kit.generation.sampling import SamplingParams
 
 
 @dataclass
@@ -113,11 +113,11 @@ class ScriptedSession:
 
 
 def scripted_generator(smol_tokenizer, scripts, probes=(), *, format="r1", max_batch=1):
-    from s1kit.generate import Generator
-    from s1kit.tokenizer import HFTokenizer
+    from s1kit.generation.generator import Generator
+    from s1kit.backends.tokenizer import HFTokenizer
 
     tok = HFTokenizer(smol_tokenizer)
-    from s1kit.formats import get_format
+    from s1kit.forcing.formats import get_format
 
     engine = ScriptedEngine(tok, get_format(format).ids(tok), scripts, probes, max_batch=max_batch)
     return Generator(engine, format)

@@ -9,7 +9,7 @@ from tests.methods.scripted import Script, scripted_generator
 
 from s1kit import Budget, SamplingParams
 from s1kit.errors import S1kitError
-from s1kit.evaluation import EvalConfig, Setting, run_eval
+from s1kit.evaluation.runner import EvalConfig, Setting, run_eval
 from s1kit.methods import conditional
 
 THINKING = " ".join(f"step{i}" for i in range(50))  # ~100 tokens, ends on its own

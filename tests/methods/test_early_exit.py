@@ -7,7 +7,7 @@ from tests.conftest import tiny_llama
 from tests.methods.scripted import Script, scripted_generator
 
 from s1kit import Budget, SamplingParams
-from s1kit.evaluation import EvalConfig, Setting
+from s1kit.evaluation.runner import EvalConfig, Setting
 from s1kit.methods.early_exit import early_exit
 
 THINKING = " ".join(f"step{i}" for i in range(60))  # far more than the tests' budgets
@@ -61,7 +61,7 @@ def test_probes_leave_the_main_sequence_untouched_on_hf(smol_tokenizer):
     """With probes that can never agree (M larger than the probe count), early exit must produce
     exactly the budget-forced tokens: the side branches leave cache and logits as they were."""
     from s1kit.backends.hf import HFEngine
-    from s1kit.generate import Generator
+    from s1kit.generation.generator import Generator
 
     engine = HFEngine.from_objects(tiny_llama(smol_tokenizer, seed=3), smol_tokenizer, max_batch=2)
     gen = Generator(engine, "s1")

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from s1kit.cli import main
-from s1kit.evaluation import EvalConfig, read_records, run_eval
+from s1kit.evaluation.runner import EvalConfig, read_records, run_eval
 
 HOT = ["--temperature", "0.8", "--seed", "1"]
 
@@ -44,7 +44,7 @@ METHODS = [
 @pytest.mark.slow  # ~1-5 min on 2 shared cores: seven runs, each with its grading workers
 def test_every_method_through_the_runner_then_one_report(tiny_engine, tmp_path, capsys):
     import s1kit.methods  # noqa: F401
-    from s1kit.generate import Generator
+    from s1kit.generation.generator import Generator
 
     gen = Generator(tiny_engine, "s1")
     runs = []

@@ -12,7 +12,7 @@ from tests.methods.scripted import Script, scripted_generator
 
 from s1kit import Budget, SamplingParams
 from s1kit.errors import S1kitError
-from s1kit.evaluation import EvalConfig, Setting
+from s1kit.evaluation.runner import EvalConfig, Setting
 from s1kit.methods import parallel
 from s1kit.methods.parallel import TokenStats
 
@@ -80,7 +80,7 @@ def test_scorers_on_fixed_inputs():
 
 def test_token_stats_match_one_forward_pass(smol_tokenizer):
     from s1kit.backends.hf import HFEngine
-    from s1kit.generate import Generator
+    from s1kit.generation.generator import Generator
 
     model = tiny_llama(smol_tokenizer, seed=1)
     gen = Generator(HFEngine.from_objects(model, smol_tokenizer), "s1")
@@ -101,7 +101,7 @@ def test_best_of_n_attaches_scores_and_reward_model(smol_tokenizer, tmp_path):
     from transformers import LlamaConfig, LlamaForSequenceClassification
 
     from s1kit.backends.hf import HFEngine
-    from s1kit.generate import Generator
+    from s1kit.generation.generator import Generator
 
     torch.manual_seed(0)
     cfg = LlamaConfig(vocab_size=len(smol_tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,

@@ -7,7 +7,7 @@ from tests.methods.scripted import Script, scripted_generator
 
 from s1kit import Budget, SamplingParams
 from s1kit.errors import S1kitError
-from s1kit.evaluation import EvalConfig, Setting
+from s1kit.evaluation.runner import EvalConfig, Setting
 from s1kit.methods.rejection import rejection_sampling
 
 LONG = " ".join(f"w{i}" for i in range(80))
@@ -59,7 +59,7 @@ def test_greedy_resampling_is_refused(smol_tokenizer):
 
 
 def test_tries_are_seeded_repeatably(tiny_engine):
-    from s1kit.generate import Generator
+    from s1kit.generation.generator import Generator
 
     gen = Generator(tiny_engine, "s1")
     prompts = [gen.render("What is 2+2?")]

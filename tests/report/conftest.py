@@ -12,8 +12,8 @@ from report_helpers import CHROMIUM, CHROMIUM_ARGS, QUESTIONS, synthetic_records
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, tiny_engine):
     """A real ``run_eval`` on a 2-layer random Llama (stops often: forced ends and "Wait"s)."""
-    from s1kit.evaluation import EvalConfig, run_eval
-    from s1kit.generate import Generator
+    from s1kit.evaluation.runner import EvalConfig, run_eval
+    from s1kit.generation.generator import Generator
 
     base = tmp_path_factory.mktemp("tiny")
     task = base / "easy.jsonl"

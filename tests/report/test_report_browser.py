@@ -8,8 +8,8 @@ from collections import defaultdict
 import pytest
 from report_helpers import ARTIFACTS, HOSTILE, open_report, synthetic_records, write_run
 
-from s1kit.evaluation import read_records
-from s1kit.report_html import build_data, write_html
+from s1kit.evaluation.runner import read_records
+from s1kit.report.html import build_data, write_html
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from collections import defaultdict
 import pytest
 from report_helpers import ARTIFACTS, QUESTIONS, open_report
 
-from s1kit.evaluation import EvalConfig, read_records, run_eval
-from s1kit.report_html import write_html
+from s1kit.evaluation.runner import EvalConfig, read_records, run_eval
+from s1kit.report.html import write_html
 
 
 @pytest.mark.slow

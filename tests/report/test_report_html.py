@@ -11,8 +11,8 @@ import pytest
 from report_helpers import HOSTILE, synthetic_records, write_run
 
 from s1kit.errors import S1kitError
-from s1kit.metrics import accuracy, control, summarize
-from s1kit.report_html import build_data, event_spans, render_html, script_json, verdict_flips, write_html
+from s1kit.evaluation.metrics import accuracy, control, summarize
+from s1kit.report.html import build_data, event_spans, render_html, script_json, verdict_flips, write_html
 
 
 def _ignore(position: int, text: str = "Wait") -> dict:
@@ -116,8 +116,8 @@ def _digest(text: str) -> str:  # compare GPQA texts by digest so that no failur
 
 
 def test_gpqa_questions_only_from_local_task_data_at_report_time(tmp_path):
-    from s1kit.budget import Budget
-    from s1kit.evaluation import EvalConfig, Setting
+    from s1kit.forcing.budget import Budget
+    from s1kit.evaluation.runner import EvalConfig, Setting
     from s1kit.tasks import get_task
 
     task = get_task("gpqa_diamond", seed=0).limited(2)

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from s1kit.generate import Generator
+from s1kit.generation.generator import Generator
 
 
 @contextmanager

@@ -163,7 +163,7 @@ def test_llamacpp_backend_serves_the_embedded_model(embedded_llamacpp):
     from openai import OpenAI
     from tests.serve.conftest import running
 
-    from s1kit.generate import Generator
+    from s1kit.generation.generator import Generator
     from s1kit.serving import ServerConfig, create_app
 
     gen = Generator(embedded_llamacpp, "r1")

@@ -20,7 +20,7 @@ import pytest
 from s1kit import Budget
 from s1kit.backends.openai import OpenAIEngine
 from s1kit.errors import S1kitError
-from s1kit.generate import Generator
+from s1kit.generation.generator import Generator
 
 QUESTIONS = ["What is 2+2?", "How many positive divisors does 360 have?", "Name a prime.", "Why?"]
 BUDGETS = [
@@ -178,7 +178,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def llama_server():
     pytest.importorskip("llama_cpp.server")
-    from s1kit.models import default_gguf
+    from s1kit.backends.models import default_gguf
 
     port = _free_port()
     cmd = [

@@ -21,7 +21,7 @@ def hf_tok():
 
 @pytest.fixture(scope="session")
 def tok(hf_tok):
-    from s1kit.tokenizer import HFTokenizer
+    from s1kit.backends.tokenizer import HFTokenizer
 
     return HFTokenizer(hf_tok)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import transformers
 
-from s1kit.tokenizer import HFTokenizer
+from s1kit.backends.tokenizer import HFTokenizer
 from s1kit.training.config import TrainConfig
 from s1kit.training.data import load_examples
 from s1kit.training.formatting import format_dataset

@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from s1kit.budget import Budget
+from s1kit.forcing.budget import Budget
 from s1kit.cli import main
 
 STEPS = 48
@@ -79,7 +79,7 @@ def test_rerun_without_resume_refuses_to_overwrite(result, trained, capsys):
 
 
 def test_trained_model_stops_thinking_on_its_own_and_obeys_budget_forcing(result, trained):
-    from s1kit.generate import Generator
+    from s1kit.generation.generator import Generator
 
     out, _ = trained
     gen = Generator.load(str(out), backend="hf")
@@ -181,7 +181,7 @@ def test_embedded_model_trains_with_the_cpu_recipe(tmp_path, sums_jsonl):
         )
         == 0
     )
-    from s1kit.generate import Generator
+    from s1kit.generation.generator import Generator
 
     gen = Generator.load(str(out), backend="hf", format="s1")
     c = gen.generate("What is 3+4?", Budget(max_thinking_tokens=16, max_answer_tokens=8))

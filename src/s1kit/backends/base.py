@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from s1kit.sampling import SamplingParams
-from s1kit.tokenizer import Tokenizer
+from s1kit.generation.sampling import SamplingParams
+from s1kit.backends.tokenizer import Tokenizer
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache, Gene
 
 from s1kit.backends.base import RoundResult, stop_suffix
 from s1kit.errors import S1kitError
-from s1kit.models import ModelSpec, gguf_to_hf
-from s1kit.sampling import SamplingParams
-from s1kit.tokenizer import HFTokenizer
+from s1kit.backends.models import ModelSpec, gguf_to_hf
+from s1kit.generation.sampling import SamplingParams
+from s1kit.backends.tokenizer import HFTokenizer
 
 
 def default_device() -> str:

@@ -18,8 +18,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from s1kit.backends.base import RoundResult, stop_suffix
 from s1kit.errors import S1kitError
-from s1kit.models import ModelSpec
-from s1kit.sampling import SamplingParams
+from s1kit.backends.models import ModelSpec
+from s1kit.generation.sampling import SamplingParams
 
 
 class LlamaTokenizer:

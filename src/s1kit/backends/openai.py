@@ -30,8 +30,8 @@ import httpx
 
 from s1kit.backends.base import RoundResult, stop_suffix
 from s1kit.errors import S1kitError
-from s1kit.sampling import SamplingParams
-from s1kit.tokenizer import HFTokenizer, Tokenizer
+from s1kit.generation.sampling import SamplingParams
+from s1kit.backends.tokenizer import HFTokenizer, Tokenizer
 
 PromptKind = Literal["auto", "ids", "text"]
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -39,7 +39,7 @@ RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 def load_tokenizer(spec: str | os.PathLike[str]) -> Tokenizer:
     """A tokenizer from ``default`` (the embedded model), a ``.gguf`` file, or a transformers folder."""
-    from s1kit.models import resolve_model
+    from s1kit.backends.models import resolve_model
 
     model = resolve_model(spec)
     if model.kind == "gguf":

@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from s1kit.budget import Budget
+from s1kit.forcing.budget import Budget
 from s1kit.errors import S1kitError
-from s1kit.formats import FORMATS, ReasoningFormat
-from s1kit.sampling import SamplingParams
+from s1kit.forcing.formats import FORMATS, ReasoningFormat
+from s1kit.generation.sampling import SamplingParams
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -108,7 +108,7 @@ def engine_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def load_generator(args: argparse.Namespace) -> Any:
-    from s1kit.generate import Generator
+    from s1kit.generation.generator import Generator
 
     return Generator.load(
         args.model, backend=args.backend, format=resolve_format(args), **engine_kwargs(args)

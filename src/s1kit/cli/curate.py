@@ -44,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def options(args: argparse.Namespace):  # -> CurateOptions
-    from s1kit.budget import Budget
+    from s1kit.forcing.budget import Budget
     from s1kit.curation.decontam import DecontamConfig
     from s1kit.curation.dedup import DedupConfig
     from s1kit.curation.difficulty import DifficultyConfig

@@ -59,7 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_arguments(p)
     add_budget_arguments(p, sweep=True)
     add_sampling_arguments(p)
-    from s1kit.methods.options import add_method_arguments
+    from s1kit.cli.method_options import add_method_arguments
 
     add_method_arguments(p)
 
@@ -87,9 +87,8 @@ def int_list(text: str, flag: str, *, allow_none: bool = False) -> list[int | No
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
-    import s1kit.methods  # noqa: F401  (registers every method)
-    from s1kit.evaluation import EvalConfig
-    from s1kit.methods.options import check_method, method_params
+    from s1kit.evaluation.runner import EvalConfig
+    from s1kit.cli.method_options import check_method, method_params
 
     method = getattr(args, "method", "budget_forcing")
     if method != "budget_forcing":
@@ -168,7 +167,7 @@ class _Bar:
 
 def run(args: argparse.Namespace) -> int:
     from s1kit.cli.report import format_table
-    from s1kit.evaluation import run_eval
+    from s1kit.evaluation.runner import run_eval
 
     config = config_from_args(args)
     bar = _Bar(not args.no_progress)

@@ -15,7 +15,7 @@ from s1kit.cli.common import (
     load_generator,
     sampling_from_args,
 )
-from s1kit.completion import Completion
+from s1kit.generation.completion import Completion
 from s1kit.errors import S1kitError
 
 

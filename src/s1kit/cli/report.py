@@ -47,7 +47,7 @@ def format_table(summary: dict[str, Any]) -> str:
 
 
 def load_run(path: Path) -> tuple[str, list[dict[str, Any]]]:
-    from s1kit.evaluation import RECORDS, read_records
+    from s1kit.evaluation.runner import RECORDS, read_records
 
     if not (path / RECORDS).is_file():
         raise S1kitError(f"{path} is not a run folder: expected {RECORDS} written by 's1kit eval'")
@@ -58,8 +58,8 @@ def load_run(path: Path) -> tuple[str, list[dict[str, Any]]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from s1kit.evaluation import write_summary
-    from s1kit.plots import write_plots
+    from s1kit.evaluation.runner import write_summary
+    from s1kit.evaluation.plots import write_plots
 
     paths = [Path(r) for r in args.runs]
     runs = dict(load_run(p) for p in paths)
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         print("\n== methods (Table 3 layout; plot: methods.png)")
         print(methods)
     if args.paper:
-        from s1kit.paper import format_tables
+        from s1kit.evaluation.paper import format_tables
 
         print()
         print(format_tables(summaries))
@@ -100,8 +100,8 @@ def run(args: argparse.Namespace) -> int:
 def _summary(path: Path, records: list[dict[str, Any]]) -> dict[str, Any]:
     import yaml
 
-    from s1kit.evaluation import CONFIG
-    from s1kit.metrics import summarize
+    from s1kit.evaluation.runner import CONFIG
+    from s1kit.evaluation.metrics import summarize
 
     s = summarize(records)
     if (path / CONFIG).is_file():
@@ -112,10 +112,10 @@ def _summary(path: Path, records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _write_html(paths: list[Path], target: Path) -> None:
-    # Hook for the HTML report (issue 8): s1kit.report_html.write_html(run_dirs, path).
-    if importlib.util.find_spec("s1kit.report_html") is None:
-        raise S1kitError("--html is not available in this version: s1kit.report_html is not installed")
-    from s1kit import report_html  # type: ignore[attr-defined]
+    # Hook for the HTML report (issue 8): s1kit.report.html.write_html(run_dirs, path).
+    if importlib.util.find_spec("s1kit.report.html") is None:
+        raise S1kitError("--html is not available in this version: s1kit.report.html is not installed")
+    from s1kit.report import html as report_html
 
     report_html.write_html(paths, target)
     print(f"wrote {target}")

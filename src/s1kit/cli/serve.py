@@ -64,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
         from s1kit.serving import ServerConfig, create_app
     except ImportError as e:
         raise MissingExtraError("s1kit serve", "serve", e.name or "fastapi") from None
-    from s1kit.generate import Generator
-    from s1kit.models import gguf_to_hf, resolve_model
+    from s1kit.generation.generator import Generator
+    from s1kit.backends.models import gguf_to_hf, resolve_model
 
     spec = resolve_model(args.model)
     kwargs = engine_kwargs(args)

@@ -196,7 +196,7 @@ def _progress_callback() -> Any:
 
 
 def _train(args: argparse.Namespace, cfg: TrainConfig) -> int:
-    from s1kit.tokenizer import HFTokenizer
+    from s1kit.backends.tokenizer import HFTokenizer
     from s1kit.training.data import load_examples
     from s1kit.training.formatting import format_dataset
     from s1kit.training.trainer import load_tokenizer, resolve_model_dir, train

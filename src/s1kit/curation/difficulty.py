@@ -1,7 +1,7 @@
 """Difficulty: keep the questions that every solver model gets wrong, and measure trace lengths.
 
 Each solver answers each question through any backend (the paper: Qwen2.5-7B- and 32B-Instruct);
-the answer is graded with :mod:`s1kit.grading` against the reference. Results go to
+the answer is graded with :mod:`s1kit.grading.judge` against the reference. Results go to
 ``<out>/cache/solver-<spec>.jsonl`` as they arrive, keyed by the question's hash, so an interrupted run
 resumes where it stopped and a solver whose questions are all cached is never even loaded.
 """
@@ -13,11 +13,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from s1kit.budget import Budget
+from s1kit.forcing.budget import Budget
 from s1kit.curation.records import Dropped, Row, drop
 from s1kit.curation.specs import JsonlCache, ModelRef
 from s1kit.errors import ConfigError
-from s1kit.sampling import SamplingParams
+from s1kit.generation.sampling import SamplingParams
 
 STAGE = "difficulty"
 BOXED_SUFFIX = "\n\nPlease reason step by step, and put your final answer within \\boxed{}."
@@ -61,7 +61,7 @@ def solve(
     progress: Progress | None = None,
 ) -> None:
     """Answer and grade every row not yet in ``cache``; results are appended batch by batch."""
-    from s1kit.grading_pool import GradingPool
+    from s1kit.grading.pool import GradingPool
 
     todo = [r for r in dict((r.uid, r) for r in rows).values() if r.uid not in cache]
     if not todo:

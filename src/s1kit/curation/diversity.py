@@ -25,7 +25,7 @@ import numpy as np
 
 from s1kit.curation.records import Row
 from s1kit.curation.specs import JsonlCache, ModelRef
-from s1kit.sampling import SamplingParams
+from s1kit.generation.sampling import SamplingParams
 
 _WORD = re.compile(r"[a-z]{3,}")
 _STOP = frozenset(

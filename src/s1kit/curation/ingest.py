@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s1kit.curation.records import Row
+from s1kit.curation.pool import is_pool_dir, read_pool
+from s1kit.curation.records import IngestResult, Malformed, Row, as_text
 from s1kit.errors import MissingExtraError, S1kitError
 
 COMMON_FIELDS = (
@@ -43,25 +44,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class Malformed:
-    """An input row that could not be read; ``line`` is 1-based (the row number for non-line formats)."""
-
-    file: str
-    line: int
-    reason: str
-
-
-@dataclass
-class IngestResult:
-    rows: list[Row] = field(default_factory=list)
-    malformed: list[Malformed] = field(default_factory=list)
-
-    def extend(self, other: IngestResult) -> None:
-        self.rows.extend(other.rows)
-        self.malformed.extend(other.malformed)
-
-
 def parse_mapping(text: str | None) -> dict[str, str]:
     """Parse ``question=problem,answer=solution`` into ``{"question": "problem", ...}``."""
     if not text:
@@ -78,21 +60,6 @@ def parse_mapping(text: str | None) -> dict[str, str]:
             raise S1kitError(f"--map field {key!r} is unknown: expected one of {', '.join(COMMON_FIELDS)}")
         out[key] = value
     return out
-
-
-def as_text(value: Any, name: str) -> str:
-    """Coerce an answer-like value to text: 142.0 -> "142", [a, b] -> "a, b"; reject dicts."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, int | float | str):
-        return str(value)
-    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
-        return ", ".join(as_text(v, name) for v in value)
-    raise ValueError(f"field {name!r} has type {type(value).__name__}, expected text")
 
 
 def _pick(record: Mapping[str, Any], key: str, mapping: Mapping[str, str]) -> tuple[str | None, Any]:
@@ -238,8 +205,6 @@ def read_file(
 
 def ingest(paths: list[str | Path], mapping: Mapping[str, str] | None = None) -> IngestResult:
     """Read every input; a folder that is the shipped question pool is read with its own field map."""
-    from s1kit.curation.pool import is_pool_dir, read_pool
-
     out = IngestResult()
     for p in paths:
         out.extend(read_pool(p) if is_pool_dir(Path(p)) else read_file(p, mapping))

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from s1kit.curation.ingest import IngestResult, Malformed, as_text
-from s1kit.curation.records import Row, last_boxed
+from s1kit.curation.records import IngestResult, Malformed, Row, as_text
+from s1kit.grading.extract import last_boxed
 
 Mapper = Callable[[dict[str, Any]], dict[str, Any]]
 

@@ -11,25 +11,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-_BOXED = re.compile(r"\\boxed\s*\{")
+from s1kit.grading.extract import last_boxed
 
 
 def question_uid(question: str) -> str:
     """A stable key for a question (caches are keyed by it, so a resumed run finds its results)."""
     return hashlib.sha1(question.strip().encode("utf-8")).hexdigest()[:16]
-
-
-def last_boxed(text: str) -> str | None:
-    """Content of the last ``\\boxed{...}`` in ``text`` (braces balanced), or None."""
-    starts = [m.end() for m in _BOXED.finditer(text)]
-    if not starts:
-        return None
-    i = starts[-1]
-    depth, j = 1, i
-    while j < len(text) and depth:
-        depth += {"{": 1, "}": -1}.get(text[j], 0)
-        j += 1
-    return text[i : j - 1].strip() if depth == 0 else None
 
 
 @dataclass(frozen=True)
@@ -104,3 +91,37 @@ class Dropped:
 
 def drop(row: Row, stage: str, reason: str, detail: str = "") -> Dropped:
     return Dropped(stage=stage, reason=reason, id=row.id, detail=detail, question=row.question)
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """An input row that could not be read; ``line`` is 1-based (the row number for non-line formats)."""
+
+    file: str
+    line: int
+    reason: str
+
+
+@dataclass
+class IngestResult:
+    rows: list[Row] = field(default_factory=list)
+    malformed: list[Malformed] = field(default_factory=list)
+
+    def extend(self, other: IngestResult) -> None:
+        self.rows.extend(other.rows)
+        self.malformed.extend(other.malformed)
+
+
+def as_text(value: Any, name: str) -> str:
+    """Coerce an answer-like value to text: 142.0 -> "142", [a, b] -> "a, b"; reject dicts."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float | str):
+        return str(value)
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return ", ".join(as_text(v, name) for v in value)
+    raise ValueError(f"field {name!r} has type {type(value).__name__}, expected text")

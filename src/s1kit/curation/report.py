@@ -13,7 +13,7 @@ from pathlib import Path
 def write_histograms(out: Path, domains: Counter[str], lengths: list[int], unit: str) -> list[str]:
     """Write ``domains.png`` and ``trace_lengths.png`` into ``out``; returns the names written."""
     try:
-        from s1kit.plots import pyplot
+        from s1kit.evaluation.plots import pyplot
 
         plt = pyplot()
     except ImportError:

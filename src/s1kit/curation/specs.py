@@ -31,7 +31,7 @@ class ModelRef:
 
     def load(self, format: str | None = None) -> Any:
         """Load a :class:`~s1kit.generate.Generator` for this spec."""
-        from s1kit.generate import Generator
+        from s1kit.generation.generator import Generator
 
         return Generator.load(self.model, backend=self.backend, format=format)
 

@@ -1,8 +1,8 @@
 """Test-time scaling methods side by side (the s1 paper's Table 3 and Figure 4, and beyond).
 
 Each method is a function ``fn(generator, rendered_prompts, setting, samplings, config)`` returning
-one Completion per prompt, registered here — the one place — in :data:`s1kit.evaluation.METHODS`
-(importing this package registers them). None has its own decoding loop: they call
+one Completion per prompt, registered in :mod:`s1kit.methods.registry` (lazy ``module:function`` entries,
+the one place). None has its own decoding loop: they call
 :meth:`~s1kit.generate.Generator.generate_batch`, some with a per-step ``monitor``.
 
 ========================  ==================================================  =========================
@@ -23,14 +23,6 @@ method                    what it does                                        ne
 
 from __future__ import annotations
 
-from s1kit.evaluation import register_method
-from s1kit.methods import conditional, early_exit, parallel, rejection
+from s1kit.methods.registry import METHODS, check_method, register_method
 
-register_method("majority_vote", parallel.majority_vote)
-register_method("grid", parallel.majority_vote)
-register_method("best_of_n", parallel.best_of_n)
-register_method("token_conditional", conditional.token_conditional, question=conditional.token_question)
-register_method("step_conditional", conditional.step_conditional, question=conditional.step_question)
-register_method("class_conditional", conditional.class_conditional, question=conditional.class_question)
-register_method("rejection_sampling", rejection.rejection_sampling)
-register_method("early_exit", early_exit.early_exit)
+__all__ = ["METHODS", "check_method", "register_method"]

@@ -5,7 +5,7 @@ Compute is the total thinking tokens generated per question across all samples a
 run's settings (budgets) — or, for parallel methods, k = 1, 2, 4 … N samples combined by a vote or a
 scorer. Per line, over its points A: Control = share of samples whose thinking stayed within the
 setting's budget (rejection sampling: that fitted), Scaling = mean pairwise slope (points per 1,000
-tokens), Performance = best accuracy — as :mod:`s1kit.metrics` defines them.
+tokens), Performance = best accuracy — as :mod:`s1kit.evaluation.metrics` defines them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from s1kit.methods import grid, parallel
 from s1kit.methods.outcome import compute_tokens
-from s1kit.metrics import accuracy, group_by_setting, performance, scaling, within_budget
+from s1kit.evaluation.metrics import accuracy, group_by_setting, performance, scaling, within_budget
 
 PARALLEL = ("majority_vote", "best_of_n", "grid")
 
@@ -100,7 +100,7 @@ def format_methods_table(lines: Sequence[Line]) -> str:
 
 def plot_methods(lines: Sequence[Line], path: Path) -> Path:
     """Accuracy against compute (log2), one line per method variant."""
-    from s1kit.plots import pyplot
+    from s1kit.evaluation.plots import pyplot
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.2, 4.8))

@@ -5,7 +5,7 @@ end-of-thinking delimiter and the answer primer ("Final Answer:") are fed on top
 state and up to ``probe_tokens`` tokens are decoded greedily; then the branch is dropped and the main
 sequence continues exactly where it was (:meth:`DecodeSession.branch`: llama.cpp truncates its KV
 cache, transformers masks the branch's cache columns). A probe never re-reads the prompt: it costs
-its own forced and generated tokens only. Answers are compared after ``s1kit.grading`` extraction
+its own forced and generated tokens only. Answers are compared after ``s1kit.grading.judge`` extraction
 and normalisation; once the last ``probe_agree`` (M) probes give the same answer, thinking ends with
 the forced delimiter and primer (event ``early_exit``), and the model answers as usual.
 
@@ -20,9 +20,9 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from s1kit.completion import Completion
+from s1kit.generation.completion import Completion
 from s1kit.methods.outcome import answer_key, with_info
-from s1kit.sampling import SamplingParams
+from s1kit.generation.sampling import SamplingParams
 
 PROBE_EVERY, PROBE_AGREE, PROBE_TOKENS = 32, 2, 16
 

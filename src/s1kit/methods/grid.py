@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from s1kit.methods import parallel
-from s1kit.metrics import group_by_setting
+from s1kit.evaluation.metrics import group_by_setting
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def plot_iso_compute(points: Sequence[GridPoint], path: Path) -> Path | None:
     curves = iso_compute(points)
     if not curves:
         return None
-    from s1kit.plots import pyplot
+    from s1kit.evaluation.plots import pyplot
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.4))

@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from s1kit.completion import Completion
-from s1kit.grading import extract_answer
-from s1kit.sampling import SamplingParams
+from s1kit.generation.completion import Completion
+from s1kit.grading.extract import extract_answer, normalize_answer
+from s1kit.generation.sampling import SamplingParams
 
 MAX_KEY_CHARS = 200  # longer "answers" are not compared (model output is untrusted)
 
@@ -49,23 +49,8 @@ def reseeded(sp: SamplingParams, *parts: object) -> SamplingParams:
     return dataclasses.replace(sp, seed=derive_seed(sp.seed, *parts))
 
 
-def normalize_answer(text: str) -> str | None:
-    r"""Grade-normalised form of an extracted answer: ``$``, ``\text{}``, spaces and case dropped,
-    numbers canonical ("18.0" and "18" agree, "1,000" and "1000" agree)."""
-    s = text.strip()
-    if not s or len(s) > MAX_KEY_CHARS:
-        return None
-    s = re.sub(r"\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}", r"\1", s)
-    s = re.sub(r"\\[,;!: ]|\\left|\\right|\$|\s", "", s).replace("dfrac", "frac").rstrip(".").lower()
-    num = s.replace(",", "")
-    if re.fullmatch(r"[-+]?\d+(?:\.\d+)?", num):
-        v = float(num)
-        return str(int(v)) if v.is_integer() else repr(v)
-    return s or None
-
-
 def answer_key(answer: str, thinking: str = "") -> str | None:
-    """The normalised answer a completion gives (``s1kit.grading`` extraction; thinking as fallback)."""
+    """The normalised answer a completion gives (``s1kit.grading.judge`` extraction; thinking as fallback)."""
     found = extract_answer(answer[-4 * MAX_KEY_CHARS :])
     if found is None and thinking:
         found = extract_answer(thinking[-4 * MAX_KEY_CHARS :])

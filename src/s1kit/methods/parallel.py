@@ -30,11 +30,11 @@ from typing import Any
 
 import numpy as np
 
-from s1kit.completion import Completion
+from s1kit.generation.completion import Completion
 from s1kit.errors import S1kitError
 from s1kit.methods.outcome import with_info
-from s1kit.metrics import EXACT_SUBSETS, k_values, maj_at_k, vote_key
-from s1kit.sampling import SamplingParams
+from s1kit.evaluation.metrics import EXACT_SUBSETS, k_values, maj_at_k, vote_key
+from s1kit.generation.sampling import SamplingParams
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,11 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 
-from s1kit.budget import Budget
+from s1kit.forcing.budget import Budget
 from s1kit.errors import ConfigError, S1kitError
-from s1kit.forcing import ForcingPlan, ForcingState
-from s1kit.formats import FORMATS, FormatIds, ReasoningFormat, get_format
-from s1kit.sampling import SamplingParams
+from s1kit.forcing.state import ForcingPlan, ForcingState
+from s1kit.forcing.formats import FORMATS, FormatIds, ReasoningFormat, get_format
+from s1kit.generation.sampling import SamplingParams
 from s1kit.serving import responses as out
 from s1kit.serving.scheduler import Job, QueueFull, Scheduler, Summary, listener, stop_tuple
 from s1kit.serving.schemas import ChatRequest, CompletionRequest, GenerationRequest

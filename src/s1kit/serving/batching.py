@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from s1kit.backends import Engine
-from s1kit.sampling import SamplingParams
+from s1kit.generation.sampling import SamplingParams
 
 
 class Batch(Protocol):

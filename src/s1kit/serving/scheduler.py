@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from s1kit.backends import Engine
-from s1kit.forcing import ForcingState, Role
-from s1kit.sampling import Sampler, SamplingParams
+from s1kit.forcing.state import ForcingState, Role
+from s1kit.generation.sampling import Sampler, SamplingParams
 from s1kit.serving.batching import make_batch
-from s1kit.tokenizer import IncrementalDecoder, Tokenizer
+from s1kit.backends.tokenizer import IncrementalDecoder, Tokenizer
 
 log = logging.getLogger(__name__)
 

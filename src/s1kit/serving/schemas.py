@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from s1kit.budget import Budget
+from s1kit.forcing.budget import Budget
 
 Text = Annotated[StrictStr, Field(max_length=200)]
 Number = StrictFloat | StrictInt

@@ -130,7 +130,7 @@ class TrainConfig:
             raise ConfigError("marker_template", self.marker_template, "a string containing '{remaining}'")
         if "{budget}" not in self.budget_instruction:
             raise ConfigError("budget_instruction", self.budget_instruction, "a string containing '{budget}'")
-        from s1kit.formats import get_format
+        from s1kit.forcing.formats import get_format
 
         try:
             get_format(self.format)

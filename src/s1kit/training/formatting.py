@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from s1kit.errors import S1kitError
-from s1kit.formats import ReasoningFormat, get_format
-from s1kit.tokenizer import Tokenizer
+from s1kit.forcing.formats import ReasoningFormat, get_format
+from s1kit.backends.tokenizer import Tokenizer
 from s1kit.training.config import TrainConfig
 from s1kit.training.data import Example
 

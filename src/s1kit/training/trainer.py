@@ -82,7 +82,7 @@ def resolve_model_dir(model: str | os.PathLike[str]) -> Path:
     Raises:
         S1kitError: if the folder is not a causal language model transformers can build.
     """
-    from s1kit.models import gguf_to_hf, resolve_model
+    from s1kit.backends.models import gguf_to_hf, resolve_model
 
     spec = resolve_model(model)
     path = gguf_to_hf(spec.path) if spec.kind == "gguf" else spec.path
@@ -326,7 +326,7 @@ def train(
 
 def _save(trainer: Any, cfg: TrainConfig, tokenizer: Any, output: Path) -> None:
     """The final model as a plain folder; LoRA adapters are merged in (and kept under ``adapter/``)."""
-    from s1kit.formats import get_format
+    from s1kit.forcing.formats import get_format
 
     fmt = get_format(cfg.format)
     eot = [tokenizer.convert_tokens_to_ids(t) for t in fmt.end_of_turn]
@@ -362,7 +362,7 @@ def _write_logs(history: list[dict[str, Any]], output: Path) -> None:
     if not points:
         return
     try:
-        from s1kit.plots import pyplot
+        from s1kit.evaluation.plots import pyplot
 
         plt = pyplot()
     except ImportError:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from s1kit.forcing import ForcingEvent
+from s1kit.forcing.state import ForcingEvent
 
 
 @dataclass(frozen=True)

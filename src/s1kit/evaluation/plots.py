@@ -1,4 +1,4 @@
-"""Plots from records (matplotlib, Agg backend: no display needed).
+"""Plots from records (matplotlib figures drawn off-screen; the process's pyplot backend is never changed).
 
 * ``scaling.png`` — accuracy against mean thinking tokens, log-2 x axis, one line per run and method
   (and ignore count), each point labelled with its thinking budget (the paper's Figures 1 and 4);
@@ -13,17 +13,33 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from s1kit.metrics import accuracy, group_by_setting, parallel_curves, thinking_stats
+from s1kit.evaluation.metrics import accuracy, group_by_setting, parallel_curves, thinking_stats
+
+
+class _Figures:
+    """The two pyplot calls the plots use, on matplotlib's object-oriented API: figures are drawn with
+    the Agg canvas directly, so a notebook's or an application's pyplot backend and figure list are left
+    alone (``matplotlib.use`` is never called)."""
+
+    @staticmethod
+    def subplots(*args: Any, figsize: Any = None, dpi: Any = None, **kwargs: Any) -> tuple[Any, Any]:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=figsize, dpi=dpi)
+        FigureCanvasAgg(fig)
+        return fig, fig.subplots(*args, **kwargs)
+
+    @staticmethod
+    def close(fig: Any) -> None:
+        """Nothing to release: the figure was never registered with pyplot."""
 
 
 def pyplot() -> Any:
-    """matplotlib.pyplot on the Agg backend (files only, no display); ImportError without matplotlib."""
-    import matplotlib
+    """Figure factory for file output (``subplots``/``close``); ImportError without matplotlib."""
+    import matplotlib  # noqa: F401  (fail early, with the ImportError the callers turn into an extra hint)
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+    return _Figures()
 
 
 def curve_key(setting: dict[str, Any]) -> str:

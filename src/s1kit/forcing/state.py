@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from s1kit.budget import Budget
-from s1kit.formats import FormatIds
-from s1kit.tokenizer import Tokenizer
+from s1kit.forcing.budget import Budget
+from s1kit.forcing.formats import FormatIds
+from s1kit.backends.tokenizer import Tokenizer
 
 Role = Literal["think", "ignore", "delim", "primer", "answer"]
 Phase = Literal["thinking", "answer", "done"]

@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from s1kit.errors import S1kitError
-from s1kit.grading import Verdict
+from s1kit.grading.judge import Verdict
 
 Item = tuple[str, str, str, str]  # (answer, gold, kind, thinking)
 START_TIMEOUT_S = 120.0  # a worker imports math-verify and sympy before it is ready
@@ -39,7 +39,7 @@ def _worker(conn: Connection) -> None:
         pass
     import math_verify  # noqa: F401  (imported before "ready", so no item pays for it)
 
-    from s1kit.grading import judge
+    from s1kit.grading.judge import judge
 
     # math-verify logs the (untrusted, possibly huge) text it timed out on; the verdict records it instead.
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)

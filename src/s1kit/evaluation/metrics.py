@@ -1,6 +1,6 @@
 """Metrics over evaluation records: pure functions, recomputable from ``records.jsonl`` alone.
 
-A record is a dict as written by :mod:`s1kit.evaluation` (see its docstring); the fields used here are
+A record is a dict as written by :mod:`s1kit.evaluation.runner` (see its docstring); the fields used here are
 ``problem_id``, ``setting`` (with ``id``, ``method``, ``budget``), ``sample``, ``correct``,
 ``extracted``, ``thinking_tokens`` and ``meta``.
 

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from s1kit.backends import Engine, load_engine
-from s1kit.budget import Budget
-from s1kit.completion import Completion, Timings
+from s1kit.forcing.budget import Budget
+from s1kit.generation.completion import Completion, Timings
 from s1kit.errors import S1kitError
-from s1kit.forcing import ForcingPlan, ForcingState, Role
-from s1kit.formats import ReasoningFormat, get_format
-from s1kit.models import trained_format
-from s1kit.sampling import Sampler, SamplingParams
-from s1kit.tokenizer import IncrementalDecoder
+from s1kit.forcing.state import ForcingPlan, ForcingState, Role
+from s1kit.forcing.formats import ReasoningFormat, get_format
+from s1kit.backends.models import trained_format
+from s1kit.generation.sampling import Sampler, SamplingParams
+from s1kit.backends.tokenizer import IncrementalDecoder
 
 Mode = Literal["loop", "rounds"]
 OnToken = Callable[[int, Role, str], None]

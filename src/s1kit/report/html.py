@@ -1,8 +1,8 @@
 """A self-contained HTML report of evaluation runs: scaling plot, tables and every trace.
 
 ``write_html(run_dirs, path)`` reads the ``records.jsonl`` (and ``config.yaml``) of run folders
-written by :mod:`s1kit.evaluation` and writes ONE HTML file with its script, styles and data inlined:
-it opens from disk with no network. Metrics come from :mod:`s1kit.metrics` (one summary per run and
+written by :mod:`s1kit.evaluation.runner` and writes ONE HTML file with its script, styles and data inlined:
+it opens from disk with no network. Metrics come from :mod:`s1kit.evaluation.metrics` (one summary per run and
 curve, the curves being :func:`s1kit.plots.curve_key`, the same lines as ``scaling.png``).
 
 Sample texts go into one JSON blob; the page builds the DOM of a sample only when it is shown and
@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from s1kit.errors import S1kitError
-from s1kit.metrics import summarize
-from s1kit.plots import curve_key
+from s1kit.evaluation.metrics import summarize
+from s1kit.evaluation.plots import curve_key
 
 EVENT_KINDS = ("ignore", "forced_end", "answer_limit")
 
@@ -81,7 +81,7 @@ def verdict_flips(records: Sequence[dict[str, Any]]) -> set[str]:
 def _load_run(path: Path) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
     import yaml
 
-    from s1kit.evaluation import CONFIG, RECORDS, read_records
+    from s1kit.evaluation.runner import CONFIG, RECORDS, read_records
 
     if not (path / RECORDS).is_file():
         raise S1kitError(f"{path} is not a run folder: expected {RECORDS} written by 's1kit eval'")

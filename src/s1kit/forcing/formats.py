@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from s1kit.errors import ConfigError, S1kitError
-from s1kit.tokenizer import Tokenizer
+from s1kit.backends.tokenizer import Tokenizer
 
 
 @dataclass(frozen=True)

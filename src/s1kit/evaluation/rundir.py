@@ -1,0 +1,154 @@
+"""The run folder of an evaluation: its configuration, its records (resumable) and its summary.
+
+A run folder holds:
+
+* ``config.yaml`` — the resolved configuration (``identity``: everything that decides the records, and
+  its ``fingerprint``; ``resolved``: the reasoning format, engine and model actually used; ``versions``);
+* ``records.jsonl`` — one JSON object per problem × setting × sample, appended and flushed (fsync) as
+  each batch finishes;
+* ``summary.json`` and PNG plots, recomputed from the records (:mod:`s1kit.evaluation.metrics`, :mod:`s1kit.evaluation.plots`).
+
+Record schema (one line of ``records.jsonl``):
+
+============== =================================================================================
+key            ``"<problem_id>|<setting id>|<sample>"``, unique in the file
+problem_id     the task's problem id (GPQA: its Record ID; the question text is never recorded)
+setting        ``{"id", "method", "label", "budget": Budget.to_dict() or null, "params": {...}}``
+method         the setting's method name (``"budget_forcing"``; other methods register in ``METHODS``)
+sample         sample index, 0 .. samples-1
+gold           the gold answer
+extracted      the graded answer text, or null
+correct        the verdict (bool)
+grade_source   ``"answer"``, ``"thinking"`` (fallback: the answer part gave nothing) or ``"none"``
+grade_timed_out  grading passed its per-item timeout (graded wrong)
+thinking, answer       the generated text (answer includes a forced primer)
+thinking_tokens, answer_tokens, prompt_tokens, forced_end, ignored_stops, finish_reason
+events         forcing events (``ForcingEvent.to_dict()``), timings (``Timings.to_dict()``)
+seed           the sampling seed of the batch this sample was generated in
+meta           problem metadata (MATH500: subject, level)
+============== =================================================================================
+
+Resumption: work is cut into fixed batches (by setting, sample and problem order), each with a seed
+derived from the run's seed, so a batch regenerated after a crash is the batch an uninterrupted run
+would have generated; only missing records are written. A torn last line (a kill mid-write) is cut.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from s1kit.errors import S1kitError
+
+CONFIG, RECORDS, SUMMARY = "config.yaml", "records.jsonl", "summary.json"
+
+
+def fingerprint(identity: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def check_run_dir(out: Path, identity: dict[str, Any]) -> None:
+    """Refuse a folder written by another configuration (or holding foreign files)."""
+    cfg = out / CONFIG
+    if cfg.is_file():
+        old = (yaml.safe_load(cfg.read_text()) or {}).get("identity") or {}
+        if fingerprint(old) != fingerprint(identity):
+            diff = sorted(k for k in set(old) | set(identity) if old.get(k) != identity.get(k))
+            raise S1kitError(
+                f"run folder {out} was written by another configuration (differs in {', '.join(diff)}): "
+                "use a new --out folder"
+            )
+    elif out.exists() and any(out.iterdir()):
+        raise S1kitError(
+            f"run folder {out} is not empty and has no {CONFIG}: expected a new or s1kit run folder"
+        )
+
+
+def read_records(path: Path, *, repair: bool = False) -> list[dict[str, Any]]:
+    """Records of a run; a torn last line is skipped (and cut from the file with ``repair``).
+
+    Lines are written whole with their newline, so a kill mid-write leaves a last line without one.
+    Duplicate keys (never written by the runner) keep their first record.
+    """
+    if not path.is_file():
+        return []
+    data = path.read_bytes()
+    *complete, tail = data.split(b"\n")
+    records: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    good_end = 0
+    for n, line in enumerate(complete, start=1):
+        try:
+            rec = json.loads(line) if line.strip() else None
+        except json.JSONDecodeError:
+            if n == len(complete) and not tail.strip():
+                break  # a garbled last line: redo it
+            raise S1kitError(f"{path} line {n} is not valid JSON: the run folder is corrupt") from None
+        good_end += len(line) + 1
+        if rec is not None and rec["key"] not in seen:
+            seen.add(rec["key"])
+            records.append(rec)
+    if repair and good_end < len(data):
+        with path.open("r+b") as f:
+            f.truncate(good_end)
+    return records
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("s1kit", "math-verify", "llama-cpp-python", "transformers", "torch", "sympy"):
+        with contextlib.suppress(PackageNotFoundError):
+            out[pkg] = version(pkg)
+    if "s1kit" not in out:
+        from s1kit import __version__
+
+        out["s1kit"] = __version__
+    return out
+
+
+def _model_version(model: str) -> dict[str, Any]:
+    """Which model file or folder was used: path, size and (files under 2 GiB) sha256."""
+    from s1kit.backends.models import file_sha256, resolve_model
+
+    try:
+        spec = resolve_model(model)
+    except S1kitError:
+        return {}  # a server URL or a generator built in code
+    info: dict[str, Any] = {"kind": spec.kind, "path": str(spec.path)}
+    if spec.path.is_file():
+        info["bytes"] = spec.path.stat().st_size
+        if info["bytes"] < 2 << 30:
+            info["sha256"] = file_sha256(spec.path)
+    elif (spec.path / "config.json").is_file():
+        info["config_sha256"] = hashlib.sha256((spec.path / "config.json").read_bytes()).hexdigest()
+    return info
+
+
+def write_config(out: Path, identity: dict[str, Any], gen: Any) -> None:
+    engine = gen.engine
+    resolved = {
+        "format": gen.format.name,
+        "engine": getattr(engine, "name", type(engine).__name__),
+        "model_name": getattr(engine, "model_name", None),
+        "model": _model_version(str(identity.get("model", ""))),
+        "context_length": getattr(engine, "context_length", None),
+    }
+    doc = {
+        "fingerprint": fingerprint(identity),
+        "identity": identity,
+        "resolved": resolved,
+        "versions": _versions(),
+    }
+    tmp = out / (CONFIG + ".tmp")
+    tmp.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+    os.replace(tmp, out / CONFIG)
+
+

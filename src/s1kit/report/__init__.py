@@ -1,0 +1,1 @@
+"""The self-contained HTML report (:mod:`s1kit.report.html`, its template and script)."""
