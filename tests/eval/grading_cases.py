@@ -47,6 +47,17 @@ CASES: list[tuple[str, str, str, str, bool]] = [
     ("math", r"\text{Evelyn}", r"$\boxed{\text{Bob}}$", "", False),
     ("math", r"\text{(C)}", r"$\boxed{\text{(C)}}$", "", True),
     ("math", "50\\%", r"$\boxed{50\%}$", "", True),
+    # units: stripped only when the same unit is on both sides, or on one side only (issue 16, item 14)
+    ("math", r"12\text{ cm}", r"$\boxed{12\text{ m}}$", "", False),
+    ("math", r"12\text{ m}", r"$\boxed{12\text{ cm}}$", "", False),
+    ("math", "12 cm", r"$\boxed{12 \text{ mm}}$", "", False),
+    ("math", r"12\text{ m}", r"$\boxed{12\,\text{m}}$", "", True),
+    ("math", r"12\text{ m}", r"$\boxed{12.0 \text{ m}}$", "", True),
+    ("math", r"12\text{ m}", r"$\boxed{12}$", "", True),
+    ("math", "12", r"The length is $\boxed{12\text{ m}}$.", "", True),
+    ("math", r"12\text{ m}^2", r"$\boxed{12\text{ m}^{2}}$", "", True),
+    ("math", r"12\text{ m}^2", r"$\boxed{12\text{ m}}$", "", False),
+    ("math", "2x", r"$\boxed{2}$", "", False),  # a variable is not a unit
     # ---- math: expressions, equations, intervals, tuples, sets
     ("math", "x^2+2x", r"$\boxed{2x + x^2}$", "", True),
     ("math", "x^2+2x", r"$\boxed{x^2 + 3x}$", "", False),
@@ -140,5 +151,18 @@ CASES: list[tuple[str, str, str, str, bool]] = [
     ("gpqa", "D", "The answer is D-glucose", "", False),  # a word starting with D is not the letter D
     ("gpqa", "A", "Answer: All of the above", "", False),
     ("gpqa", "D", r"Final Answer: $\boxed{D}$", "", True),
+    # letters after "Answer:": an article is not a letter, a hedge is no answer (issue 16, item 13)
+    ("gpqa", "D", "The answer is a tricky one, D", "", True),
+    ("gpqa", "A", "The answer is a tricky one, D", "", False),
+    ("gpqa", "A", "Answer: A tricky one. I pick D.", "", False),
+    ("gpqa", "C", "Answer: A and B are both wrong, so C", "", True),
+    ("gpqa", "A", "Answer: A and B are both wrong, so C", "", False),
+    ("gpqa", "A", "The answer is A or C", "", False),
+    ("gpqa", "C", "The answer is A or C", "", False),
+    ("gpqa", "B", "The answer is B/D.", "", False),
+    ("gpqa", "C", "Answer: C, since B is ruled out", "", True),
+    ("gpqa", "A", "Answer: A is the only consistent option", "", True),
+    ("gpqa", "B", "The answer is (b).", "", True),
+    ("gpqa", "C", "The answer is not A but C.", "", True),
 ]
 # fmt: on

@@ -8,7 +8,8 @@ import pytest
 from tests.eval.grading_cases import CASES
 
 from s1kit.errors import S1kitError
-from s1kit.grading.judge import aime_int, boxed_all, extract_answer, gpqa_letter, grade, judge
+from s1kit.grading.api import grade
+from s1kit.grading.judge import aime_int, boxed_all, extract_answer, gpqa_letter, judge
 from s1kit.grading.pool import GradingPool
 
 
@@ -62,15 +63,24 @@ def test_pathological_answers_are_wrong_within_the_timeout():
         (r"$\boxed{" + r"\frac{1}{" * 400 + "2" + "}" * 400 + "}$", "3", "math", ""),
         (r"$\boxed{3}$", "3", "math", ""),  # a normal item after the kills still grades
     ]
-    with GradingPool(workers=1, timeout=1.0) as p:
+    timeout = 1.0
+    t0 = time.monotonic()
+    with GradingPool(workers=1, timeout=timeout) as p:
         p.grade_many([("1", "1", "math", "")])  # warm: the worker has started
-        t0 = time.monotonic()
+        start_cost = time.monotonic() - t0  # one worker start (imports sympy, math-verify), measured here
+        t1 = time.monotonic()
         out = p.grade_many(hostile)
-        elapsed = time.monotonic() - t0
+        elapsed = time.monotonic() - t1
+        durations, killed = p.last_durations, p.timeouts
     assert [v.correct for v in out] == [False, False, True]
-    assert any(v.timed_out for v in out[:2])
-    # each hostile item costs at most its timeout (+ a worker restart, which is not the item's time)
-    assert elapsed < 2 * 1.0 + 2 * 15
+    assert killed >= 1 and killed == sum(v.timed_out for v in out)
+    # Each killed item gets its verdict at its timeout (+ the poll/kill slack, well under 0.5 s) ...
+    assert all(d < timeout + 0.5 for d, v in zip(durations, out, strict=True) if v.timed_out), durations
+    # ... and the whole call costs, per kill, the timeout plus starting the replacement worker (a restart
+    # imports what the first start imported, with warm disk caches: at most start_cost; 1.5x for a shared,
+    # loaded machine), plus one normal item (< 1 s). The old test allowed 2 x 1 s + 30 s.
+    bound = killed * (timeout + 1.5 * start_cost) + 1.0
+    assert elapsed < bound, (elapsed, bound, start_cost)
 
 
 def test_nothing_in_an_answer_is_executed(tmp_path):

@@ -112,13 +112,57 @@ def aime_int(s: str) -> int | None:
 
 
 _LETTER_INNER = re.compile(r"\(?([A-Da-d])\)?(?:[.):]|\s|$)")
-_GPQA_ANSWER = re.compile(
-    r"answer\s*(?:is|:)\s*(?:option\s*)?[:\s*]*(?:\$?\\boxed\{)?\s*\(?\s*([A-D])\b(?![-'’])", re.IGNORECASE
+_GPQA_MARKER = re.compile(r"answer\s*(?:is|:)", re.IGNORECASE)
+_CHOICE = re.compile(r"(?<![A-Za-z0-9\\'’-])(\()?([A-Da-d])(\))?(?![A-Za-z0-9'’-])")
+# Words after "A" that make it the letter, not the article ("A is correct", "A or C"; "A tricky one": article).
+_AFTER_LETTER = frozenset(
+    "is was or and nor because since as seems looks appears would should must fits matches holds remains "
+    "only alone then so but with for here again also still too now".split()
+)
+_LIST_JOIN = re.compile(r"\s*(?:,|/|&|\+|or|and|nor|vs\.?|versus)\s*(?:maybe\s*|perhaps\s*)?", re.IGNORECASE)
+_CONCLUDE = re.compile(
+    r"(?:\bso|\bthus|\btherefore|\bhence|\bi\.e\.|\bleaving|\bleaves|=>|→)[\s,:]*"
+    r"(?:the\s+answer\s+is\s*|option\s*|choice\s*)?$",
+    re.IGNORECASE,
 )
 
 
+def _choices(line: str) -> list[re.Match[str]]:
+    """The standalone choice letters of one line, without articles ("a tricky one") and negated letters."""
+    out = []
+    for m in _CHOICE.finditer(line):
+        letter, paren = m.group(2), bool(m.group(1) or m.group(3))
+        after = line[m.end() :]
+        if re.search(r"(?:\bnot|n't)\s*$", line[: m.start()], re.IGNORECASE):
+            continue  # "not A"
+        if not paren:
+            word = re.match(r"\s+([a-z]+)", after)
+            if letter.islower() and not re.match(r"\s*(?:$|[.,;:!?])", after):
+                continue  # a lowercase letter counts only on its own: "answer: b", not "a tricky one"
+            if letter == "A" and word and word.group(1) not in _AFTER_LETTER:
+                continue  # "A tricky one": the article
+        out.append(m)
+    return out
+
+
+def _stated_letter(line: str) -> str | None:
+    """The one letter stated by the text after "Answer:": the first choice letter, unless it starts a
+    list ("A or C", "A and B are wrong"): then the letter a conclusion names ("..., so C"), else None."""
+    found = _choices(line[:300])
+    if not found:
+        return None
+    first = found[0]
+    if len(found) > 1 and _LIST_JOIN.fullmatch(line[first.end() : found[1].start()]):
+        for m in found[2:]:
+            if _CONCLUDE.search(line[: m.start()]):
+                return m.group(2).upper()
+        return None  # a hedge between letters is no answer
+    return first.group(2).upper()
+
+
 def gpqa_letter(text: str) -> str | None:
-    """Strict letter extraction: a boxed letter, else "Answer: X" / "answer is (X)", else a bare letter."""
+    """Strict letter extraction: a boxed letter, else the letter stated after the last "Answer:" /
+    "answer is" (articles are not letters, a hedge "A or C" is nothing), else a bare letter."""
     box = last_boxed(text)
     if box is not None:
         inner = re.sub(r"\\(?:text|textbf|mathrm|mathbf)\{([^{}]*)\}", r"\1", box[:MAX_KEY_CHARS]).strip()
@@ -128,10 +172,11 @@ def gpqa_letter(text: str) -> str | None:
             return m.group(1).upper()
         return None
     last = None
-    for m in _GPQA_ANSWER.finditer(text):
+    for m in _GPQA_MARKER.finditer(text):
         last = m
     if last is not None:
-        return last.group(1).upper()
+        rest = text[last.end() : last.end() + 1000].lstrip(" \t\n*:")
+        return _stated_letter(rest.split("\n")[0])
     bare = re.fullmatch(r"\s*\**\s*\(?([A-D])\)?[.)]?\s*\**\s*(?:\)\s*.*)?", text.strip().split("\n")[0])
     return bare.group(1) if bare and len(text.strip()) < 200 else None
 

@@ -1,9 +1,15 @@
 """Worker processes that grade with a hard per-item timeout.
 
 math-verify's own timeouts use ``signal.alarm`` and work only in a main thread; sympy can also stall in
-C code where a signal is not delivered promptly. So each item is sent to a worker process, and a worker
-that has not answered within ``timeout`` seconds is killed and replaced; the item is graded wrong with
-``timed_out=True``. Workers also cap their address space, so a hostile answer cannot exhaust memory.
+C code where a signal is not delivered promptly. So each item is sent to a worker process
+(``python -m s1kit.grading.worker``, JSON lines over pipes, see :mod:`s1kit.grading.worker`), and a
+worker that has not answered within ``timeout`` seconds is killed and replaced; the item is graded wrong
+with ``timed_out=True``. Workers also cap their address space, so a hostile answer cannot exhaust memory.
+
+Workers are started as a module of s1kit, never by ``multiprocessing``: nothing re-imports the caller's
+``__main__``, so grading works from a script without a ``__main__`` guard, ``python -``, ``python -c``,
+a notebook and a server thread. A missing math-verify is reported before any worker starts; two failed
+starts in a row raise :class:`~s1kit.errors.S1kitError` with the worker's last lines of stderr.
 
 Example:
     >>> with GradingPool(workers=2, timeout=5) as pool:                    # doctest: +SKIP
@@ -13,168 +19,308 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import contextlib
-import logging
-import multiprocessing as mp
+import importlib.util
+import json
+import os
+import selectors
+import subprocess
+import sys
+import threading
 import time
+import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from s1kit.errors import S1kitError
-from s1kit.grading.judge import Verdict
+from s1kit.errors import MissingExtraError, S1kitError
+from s1kit.grading.judge import KINDS, Verdict
 
 Item = tuple[str, str, str, str]  # (answer, gold, kind, thinking)
 START_TIMEOUT_S = 120.0  # a worker imports math-verify and sympy before it is ready
-MEMORY_LIMIT = 4 << 30  # bytes of address space per worker
+STDERR_LINES = 20  # lines of a worker's stderr kept for error messages
+_CHUNK = 1 << 16
 
 
-def _worker(conn: Connection) -> None:
+def _check_math_verify() -> None:
     try:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-    except (ImportError, ValueError, OSError):
-        pass
-    import math_verify  # noqa: F401  (imported before "ready", so no item pays for it)
-
-    from s1kit.grading.judge import judge
-
-    # math-verify logs the (untrusted, possibly huge) text it timed out on; the verdict records it instead.
-    logging.getLogger("math_verify").setLevel(logging.CRITICAL)
-
-    conn.send(("ready", None))
-    while True:
-        try:
-            msg = conn.recv()
-        except EOFError:
-            return
-        if msg is None:
-            return
-        answer, gold, kind, thinking = msg
-        try:
-            v = judge(answer, gold, kind, thinking=thinking)  # type: ignore[arg-type]
-        except MemoryError:
-            v = Verdict(False, None, "none", error="out of memory")
-        except Exception as e:  # a grader bug or a parser failure: wrong, with the reason
-            v = Verdict(False, None, "none", error=f"{type(e).__name__}: {str(e)[:200]}")
-        conn.send(("done", v.to_dict()))
+        found = importlib.util.find_spec("math_verify") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise MissingExtraError("grading", "eval", "math-verify")
 
 
-@dataclass
-class _Slot:
-    proc: Any
-    conn: Connection
+def _worker_env() -> dict[str, str]:
+    """The caller's environment, with the folder that holds this s1kit first on the path (so a worker
+    imports the same s1kit, installed or not)."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+@dataclass(eq=False)
+class _Worker:
+    proc: subprocess.Popen
+    started: float
     ready: bool = False
-    started: float = 0.0
     item: int | None = None
     deadline: float = 0.0
+    out: bytearray = field(default_factory=bytearray)  # stdout not yet split into lines
+    err: bytearray = field(default_factory=bytearray)  # the unfinished last stderr line
+    err_lines: collections.deque = field(default_factory=lambda: collections.deque(maxlen=STDERR_LINES))
+    pending_in: bytes = b""  # request bytes not yet written to stdin
+    dead: bool = False
+
+    def fds(self) -> tuple[int, int, int]:
+        return self.proc.stdin.fileno(), self.proc.stdout.fileno(), self.proc.stderr.fileno()  # type: ignore[union-attr]
+
+    def stderr_tail(self) -> str:
+        lines = [*self.err_lines, self.err.decode("utf-8", "replace")]
+        return " | ".join(x.strip() for x in lines if x.strip())[-2000:]
+
+
+def _kill_all(workers: list[_Worker]) -> None:
+    for w in workers:
+        if w.dead:  # its stdout closed: it is exiting; let it, so its exit status is its own
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                w.proc.wait(1.0)
+        with contextlib.suppress(OSError):
+            w.proc.kill()
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            w.proc.wait(2)
+        for f in (w.proc.stdin, w.proc.stdout, w.proc.stderr):
+            with contextlib.suppress(OSError):
+                f.close()  # type: ignore[union-attr]
 
 
 class GradingPool:
-    """A small pool of grading processes with a hard timeout per item.
+    """A small pool of grading processes with a hard timeout per item; safe to share between threads.
 
     Args:
         workers: number of processes (at least 1).
-        timeout: seconds one item may take before its worker is killed and it is graded wrong.
+        timeout: seconds one item may take before its worker is killed and it is graded wrong
+            (settable between calls: ``pool.timeout = 2``).
     """
 
     def __init__(self, workers: int = 2, timeout: float = 5.0) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise S1kitError(f"grading workers={workers!r} is invalid: expected an integer >= 1")
-        if not isinstance(timeout, int | float) or timeout <= 0:
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             raise S1kitError(f"grading timeout={timeout!r} is invalid: expected seconds > 0")
+        _check_math_verify()
         self.timeout = float(timeout)
         self.closed = False
         self.timeouts = 0  # items killed so far
         self.last_durations: list[float] = []  # seconds per item (dispatch to verdict) of the last call
-        self._ctx = mp.get_context("spawn")  # never fork a parent that may hold engine threads
-        self._slots = [self._start() for _ in range(workers)]
+        self._lock = threading.RLock()
+        self._failed_starts = 0  # in a row, over all workers
+        self._workers: list[_Worker] = []
+        self._finalizer = weakref.finalize(self, _kill_all, self._workers)
+        for _ in range(workers):
+            self._workers.append(self._start())
 
-    def _start(self) -> _Slot:
-        parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(target=_worker, args=(child,), daemon=True, name="s1kit-grader")
-        proc.start()
-        child.close()
-        return _Slot(proc, parent, started=time.monotonic())
+    # ------------------------------------------------------------------ processes
 
-    def _restart(self, i: int) -> None:
-        s = self._slots[i]
-        s.proc.kill()
-        s.proc.join(5)
-        s.conn.close()
-        self._slots[i] = self._start()
+    def _start(self) -> _Worker:
+        proc = subprocess.Popen(
+            [sys.executable, "-P", "-m", "s1kit.grading.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_worker_env(),
+        )
+        for f in (proc.stdin, proc.stdout, proc.stderr):
+            os.set_blocking(f.fileno(), False)  # type: ignore[union-attr]
+        return _Worker(proc, started=time.monotonic())
+
+    def _replace(self, w: _Worker) -> _Worker:
+        """Kill ``w`` (if still running), keep its stderr, and start a new worker in its place."""
+        _kill_all([w])
+        self._drain_err(w)
+        new = self._start()
+        self._workers[self._workers.index(w)] = new
+        return new
+
+    def _failed_start(self, w: _Worker, why: str) -> None:
+        self._failed_starts += 1
+        _kill_all([w])
+        self._drain_err(w)
+        if self._failed_starts >= 2:
+            code = w.proc.returncode
+            tail = w.stderr_tail() or "(no output on stderr)"
+            self.close()
+            raise S1kitError(
+                f"grading workers failed to start twice in a row ({why}, exit status {code}); "
+                f"last stderr of `{sys.executable} -m s1kit.grading.worker`: {tail}"
+            )
+        self._workers[self._workers.index(w)] = self._start()
+
+    @staticmethod
+    def _drain_err(w: _Worker) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while chunk := os.read(w.proc.stderr.fileno(), _CHUNK):  # type: ignore[union-attr]
+                _add_err(w, chunk)
+
+    # ------------------------------------------------------------------ the loop
+
+    def _run(self, requests: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Send each request to a worker; replies in input order. An item that overruns ``timeout`` or
+        whose worker dies gets ``{"timed_out": True}`` / ``{"died": "..."}`` instead of a reply."""
+        with self._lock:
+            if self.closed:
+                raise RuntimeError("grading pool is closed")
+            results: list[dict[str, Any] | None] = [None] * len(requests)
+            started = [0.0] * len(requests)
+            self.last_durations = [0.0] * len(requests)
+            queue = collections.deque(range(len(requests)))
+            lines = [json.dumps(r, ensure_ascii=True).encode() + b"\n" for r in requests]
+
+            def finish(w: _Worker, reply: dict[str, Any]) -> None:
+                if w.item is not None:
+                    results[w.item] = reply
+                    self.last_durations[w.item] = time.monotonic() - started[w.item]
+                w.item = None
+
+            while queue or any(w.item is not None for w in self._workers):
+                now = time.monotonic()
+                for w in self._workers:
+                    if w.ready and w.item is None and queue:
+                        w.item = queue.popleft()
+                        started[w.item] = now
+                        w.deadline = now + self.timeout
+                        w.pending_in = lines[w.item]
+                self._wait(finish)
+                now = time.monotonic()
+                for w in list(self._workers):
+                    if w.dead:
+                        if not w.ready:
+                            self._failed_start(w, "it exited before it was ready")
+                            continue
+                        code = w.proc.poll()
+                        finish(w, {"died": f"grading worker died (exit status {code})"})
+                        self._replace(w)
+                    elif w.item is not None and now >= w.deadline:
+                        self.timeouts += 1
+                        finish(w, {"timed_out": True})
+                        self._replace(w)
+                    elif not w.ready and now >= w.started + START_TIMEOUT_S:
+                        self._failed_start(w, f"not ready after {START_TIMEOUT_S:.0f} s")
+            return [r or {"died": "no reply"} for r in results]
+
+    def _wait(self, finish: Any) -> None:
+        """One round of I/O: write pending requests, read replies and stderr, until the nearest deadline."""
+        sel = selectors.DefaultSelector()
+        try:
+            deadlines = []
+            for w in self._workers:
+                fin, fout, ferr = w.fds()
+                sel.register(fout, selectors.EVENT_READ, (w, "out"))
+                sel.register(ferr, selectors.EVENT_READ, (w, "err"))
+                if w.pending_in:
+                    sel.register(fin, selectors.EVENT_WRITE, (w, "in"))
+                if w.item is not None:
+                    deadlines.append(w.deadline)
+                elif not w.ready:
+                    deadlines.append(w.started + START_TIMEOUT_S)
+            wait = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+            for key, _ in sel.select(wait):
+                w, what = key.data
+                if w.dead:
+                    continue
+                if what == "in":
+                    try:
+                        n = os.write(key.fd, w.pending_in[:_CHUNK])
+                    except BlockingIOError:
+                        continue
+                    except OSError:  # broken pipe: the worker died; its stdout says so next
+                        w.pending_in = b""
+                        continue
+                    w.pending_in = w.pending_in[n:]
+                    continue
+                try:
+                    chunk = os.read(key.fd, _CHUNK)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    chunk = b""
+                if what == "err":
+                    _add_err(w, chunk)
+                elif not chunk:
+                    w.dead = True
+                else:
+                    w.out += chunk
+                    self._replies(w, finish)
+        finally:
+            sel.close()
+
+    def _replies(self, w: _Worker, finish: Any) -> None:
+        while (nl := w.out.find(b"\n")) >= 0:
+            line, w.out[:] = bytes(w.out[:nl]), w.out[nl + 1 :]
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                _add_err(w, b"unreadable reply: " + line[:200] + b"\n")
+                continue
+            if msg.get("ready"):
+                w.ready = True
+                self._failed_starts = 0
+            elif w.item is not None:
+                finish(w, msg)
+
+    # ------------------------------------------------------------------ the public operations
 
     def grade_many(self, items: Sequence[Item]) -> list[Verdict]:
-        """Grade items (answer, gold, kind, thinking) in parallel; results in input order."""
-        if self.closed:
-            raise RuntimeError("grading pool is closed")
-        results: list[Verdict | None] = [None] * len(items)
-        started = [0.0] * len(items)
-        self.last_durations = [0.0] * len(items)
-        pending = list(range(len(items)))[::-1]
-        while pending or any(s.item is not None for s in self._slots):
-            now = time.monotonic()
-            for s in self._slots:
-                if s.ready and s.item is None and pending:
-                    s.item = pending.pop()
-                    s.deadline = now + self.timeout
-                    started[s.item] = now
-                    s.conn.send(items[s.item])
-            waits = [
-                s.deadline if s.item is not None else s.started + START_TIMEOUT_S
-                for s in self._slots
-                if s.item is not None or not s.ready
-            ]
-            ready = wait([s.conn for s in self._slots], timeout=max(0.0, min(waits) - now) if waits else None)
-            for i, s in enumerate(self._slots):
-                item = s.item
-                if s.conn in ready:
-                    self._receive(i, results)
-                elif s.item is not None and time.monotonic() >= s.deadline:
-                    self.timeouts += 1
-                    results[s.item] = Verdict(False, None, "none", timed_out=True, error="grading timed out")
-                    self._restart(i)
-                elif not s.ready and time.monotonic() >= s.started + START_TIMEOUT_S:
-                    raise RuntimeError("a grading worker did not start (math-verify import failed?)")
-                if item is not None and results[item] is not None and not self.last_durations[item]:
-                    self.last_durations[item] = time.monotonic() - started[item]
-        return [r for r in results if r is not None]
+        """Grade items (answer, gold, kind, thinking) in parallel; verdicts in input order."""
+        replies = self._run(
+            [{"op": "grade", "answer": a, "gold": g, "kind": k, "thinking": t} for a, g, k, t in items]
+        )
+        return [_verdict(r) for r in replies]
 
-    def _receive(self, i: int, results: list[Verdict | None]) -> None:
-        s = self._slots[i]
-        try:
-            kind, payload = s.conn.recv()
-        except (EOFError, OSError):  # the worker died (e.g. killed by the memory limit)
-            if s.item is not None:
-                results[s.item] = Verdict(False, None, "none", error="grading worker died")
-            self._restart(i)
-            return
-        if kind == "ready":
-            s.ready = True
-            return
-        if s.item is not None:
-            results[s.item] = Verdict(**payload)
-        s.item = None
+    def equal_many(self, pairs: Sequence[tuple[str, str]], kind: str) -> list[bool | None]:
+        """Is each pair of answers equivalent, by the grader's own equivalence
+        (:func:`~s1kit.grading.judge.equivalent`)? ``None`` where comparing timed out or failed."""
+        if kind not in KINDS:
+            raise S1kitError(f"unknown grading kind {kind!r}: expected one of {list(KINDS)}")
+        replies = self._run([{"op": "equal", "a": a, "b": b, "kind": kind} for a, b in pairs])
+        return [r.get("equal") if isinstance(r.get("equal"), bool) else None for r in replies]
 
     def close(self) -> None:
         """Stop the workers (idempotent)."""
-        if self.closed:
-            return
-        self.closed = True
-        for s in self._slots:
-            with contextlib.suppress(OSError, BrokenPipeError):
-                s.conn.send(None)
-        for s in self._slots:
-            s.proc.join(2)
-            if s.proc.is_alive():
-                s.proc.kill()
-                s.proc.join(2)
-            s.conn.close()
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            for w in self._workers:
+                with contextlib.suppress(OSError):
+                    w.proc.stdin.close()  # type: ignore[union-attr]  # end of input: the worker exits
+            deadline = time.monotonic() + 2
+            for w in self._workers:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    w.proc.wait(max(0.0, deadline - time.monotonic()))
+            self._finalizer()  # kills what is left and closes the pipes
 
     def __enter__(self) -> GradingPool:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _add_err(w: _Worker, chunk: bytes) -> None:
+    w.err += chunk
+    *done, rest = bytes(w.err).split(b"\n")
+    for line in done:
+        w.err_lines.append(line[:500].decode("utf-8", "replace"))
+    w.err[:] = rest[-4000:]
+
+
+def _verdict(reply: dict[str, Any]) -> Verdict:
+    if isinstance(reply.get("verdict"), dict):
+        return Verdict(**reply["verdict"])
+    if reply.get("timed_out"):
+        return Verdict(False, None, "none", timed_out=True, error="grading timed out")
+    return Verdict(False, None, "none", error=str(reply.get("died") or reply.get("error") or "no reply"))
