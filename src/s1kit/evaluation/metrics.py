@@ -215,6 +215,7 @@ def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "control": control(rs),
             "fallback_to_thinking": sum(r.get("grade_source") == "thinking" for r in rs),
             "grading_timeouts": sum(bool(r.get("grade_timed_out")) for r in rs),
+            "grading_errors": sum(bool(r.get("grade_error")) and not r.get("grade_timed_out") for r in rs),
             **{name: {str(k): v for k, v in curve.items()} for name, curve in parallel_curves(rs).items()},
         }
         for field in ("subject", "level"):

@@ -68,6 +68,7 @@ def make_record(p: Problem, b: Batch, c: Completion, verdict: Any) -> dict[str, 
         "correct": verdict.correct,
         "grade_source": verdict.source,
         "grade_timed_out": verdict.timed_out,
+        "grade_error": verdict.error,  # grading itself failed (not a wrong answer); None when it worked
         **d,
         "seed": b.seed,
         "meta": dict(p.meta),
