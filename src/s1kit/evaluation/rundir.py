@@ -28,6 +28,11 @@ seed           the sampling seed of the batch this sample was generated in
 meta           problem metadata (MATH500: subject, level)
 ============== =================================================================================
 
+One writer at a time: :func:`lock_run_dir` holds an exclusive ``fcntl.flock`` on ``.lock`` (which holds
+the writer's PID) for as long as a run writes the folder; a second run on the same folder is refused
+with a one-line error naming that PID. The kernel drops the lock when its holder exits, however it
+exits (a crash, ``kill -9``), so a stale ``.lock`` never blocks the next run.
+
 Resumption: work is cut into fixed batches (by setting, sample and problem order), each with a seed
 derived from the run's seed, so a batch regenerated after a crash is the batch an uninterrupted run
 would have generated; only missing records are written. A torn last line (a kill mid-write) is cut.
@@ -36,9 +41,11 @@ would have generated; only missing records are written. A torn last line (a kill
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +53,7 @@ import yaml
 
 from s1kit.errors import S1kitError
 
-CONFIG, RECORDS, SUMMARY = "config.yaml", "records.jsonl", "summary.json"
+CONFIG, RECORDS, SUMMARY, LOCK = "config.yaml", "records.jsonl", "summary.json", ".lock"
 
 
 def fingerprint(identity: dict[str, Any]) -> str:
@@ -64,10 +71,46 @@ def check_run_dir(out: Path, identity: dict[str, Any]) -> None:
                 f"run folder {out} was written by another configuration (differs in {', '.join(diff)}): "
                 "use a new --out folder"
             )
-    elif out.exists() and any(out.iterdir()):
+    elif out.exists() and any(p.name != LOCK for p in out.iterdir()):
         raise S1kitError(
             f"run folder {out} is not empty and has no {CONFIG}: expected a new or s1kit run folder"
         )
+
+
+@contextlib.contextmanager
+def lock_run_dir(out: Path, identity: dict[str, Any]) -> Iterator[Path]:
+    """Check ``out`` against ``identity``, create it and hold its lock while the block runs.
+
+    Raises S1kitError (one line) when the folder is not a usable run folder or another process holds it.
+    """
+    check_run_dir(out, identity)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise S1kitError(f"cannot write the run folder {out}: {e.strerror or e}") from None
+    try:
+        try:
+            import fcntl  # POSIX; elsewhere runs are not locked
+        except ImportError:
+            yield out
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            raise S1kitError(
+                f"run folder {out} is in use by another run (PID {holder}): wait for it to finish, "
+                "or use another --out folder"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        check_run_dir(out, identity)  # another run may have written the folder before we held it
+        yield out
+    finally:
+        os.close(fd)  # releases the lock; the file stays (removing it would race with a waiting run)
 
 
 def read_records(path: Path, *, repair: bool = False) -> list[dict[str, Any]]:
@@ -132,10 +175,21 @@ def _model_version(model: str) -> dict[str, Any]:
     return info
 
 
+def _delimiters(gen: Any) -> dict[str, Any] | None:
+    """The format's delimiters, end of turn and why it was chosen (None for a stand-in generator)."""
+    from s1kit.forcing.choice import describe
+
+    try:
+        return describe(gen.tokenizer, gen.format, getattr(gen, "format_reason", None))
+    except (AttributeError, TypeError):
+        return None
+
+
 def write_config(out: Path, identity: dict[str, Any], gen: Any) -> None:
     engine = gen.engine
     resolved = {
         "format": gen.format.name,
+        "delimiters": _delimiters(gen),
         "engine": getattr(engine, "name", type(engine).__name__),
         "model_name": getattr(engine, "model_name", None),
         "model": _model_version(str(identity.get("model", ""))),
@@ -150,5 +204,3 @@ def write_config(out: Path, identity: dict[str, Any], gen: Any) -> None:
     tmp = out / (CONFIG + ".tmp")
     tmp.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
     os.replace(tmp, out / CONFIG)
-
-

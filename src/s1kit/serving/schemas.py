@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
 
 from s1kit.forcing.budget import Budget
 
@@ -24,6 +33,7 @@ THINKING_FIELDS = (
     "ignore_strings",
     "answer_primer",
     "reasoning_format",
+    "budget_message",
 )
 
 
@@ -76,6 +86,7 @@ class GenerationRequest(_Strict):
         | None
     ) = None
     answer_primer: Text | None = None
+    budget_message: Annotated[StrictStr, Field(max_length=1000)] | None = None  # forced at the cap
     reasoning_format: Annotated[StrictStr, Field(max_length=32)] | None = None
 
     @property
@@ -85,7 +96,7 @@ class GenerationRequest(_Strict):
     def answer_limit(self, default: int) -> int:
         return self.max_completion_tokens or self.max_tokens or default
 
-    def budget(self, *, answer_tokens: int, thinking_cap: int) -> Budget:
+    def budget(self, *, answer_tokens: int, thinking_cap: int, budget_message: str = "") -> Budget:
         """The request's budget; an unset maximum is the server's cap. Raises ConfigError when invalid."""
         kw: dict[str, Any] = {
             "max_thinking_tokens": thinking_cap
@@ -99,27 +110,43 @@ class GenerationRequest(_Strict):
             kw["ignore_strings"] = tuple(self.ignore_strings)
         if self.answer_primer is not None:
             kw["answer_primer"] = self.answer_primer
+        message = self.budget_message if self.budget_message is not None else budget_message
+        if message:
+            kw["budget_message"] = message  # the request's, else the server's --budget-message
         return Budget(**kw)
 
 
 class ChatRequest(GenerationRequest):
     messages: Annotated[list[Message], Field(min_length=1, max_length=256)]
+    # accepted only to be refused by name (OpenAI clients send them; a silent null would mislead)
+    logprobs: StrictBool | None = None
+    top_logprobs: StrictInt | None = None
 
 
 class CompletionRequest(GenerationRequest):
-    # text, token ids, or a one-element list of either (batched prompts are refused)
-    prompt: (
-        StrictStr
-        | Annotated[list[TokenId], Field(min_length=1)]
-        | Annotated[list[StrictStr], Field(min_length=1, max_length=1)]
-        | Annotated[list[Annotated[list[TokenId], Field(min_length=1)]], Field(min_length=1, max_length=1)]
-    )
+    # text, token ids, or a one-element list of either (batched prompts are refused); token ids are
+    # checked against the vocabulary by the server, which knows its size
+    prompt: Any
     echo: Literal[False] = False
     logprobs: None = None
     suffix: None = None
 
+    @field_validator("prompt", mode="plain")
+    @classmethod
+    def _prompt(cls, p: Any) -> str | list[int]:
+        if isinstance(p, str):
+            return p
+        if isinstance(p, list) and len(p) == 1 and isinstance(p[0], str | list):
+            p = p[0]  # one prompt in a list
+            if isinstance(p, str):
+                return p
+        elif isinstance(p, list) and len(p) > 1 and all(isinstance(x, str | list) for x in p):
+            raise ValueError("one prompt per request: batched prompts are not supported")
+        if isinstance(p, list) and p and all(type(x) is int for x in p):
+            return p
+        raise ValueError(
+            "expected a string or a non-empty list of token ids (integers in [0, vocabulary size))"
+        )
+
     def prompt_value(self) -> str | list[int]:
-        p = self.prompt
-        if isinstance(p, list) and p and isinstance(p[0], str | list):
-            return p[0]  # type: ignore[return-value]
-        return p  # type: ignore[return-value]
+        return self.prompt  # type: ignore[no-any-return]
