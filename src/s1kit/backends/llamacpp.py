@@ -44,6 +44,10 @@ class LlamaTokenizer:
     def encode(self, text: str) -> list[int]:
         return list(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
+    def encode_text(self, text: str) -> list[int]:
+        """``text`` as plain text: control-token strings in it stay text (never a forged turn)."""
+        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
     def decode(self, ids: Sequence[int]) -> str:
         return self.llm.detokenize(list(ids), special=True).decode("utf-8", errors="replace")
 

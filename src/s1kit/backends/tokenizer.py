@@ -43,6 +43,21 @@ class HFTokenizer:
     def encode(self, text: str) -> list[int]:
         return list(self.tok.encode(text, add_special_tokens=False))
 
+    def encode_text(self, text: str) -> list[int]:
+        """``text`` as plain text: special-token strings in it stay text (client text never becomes a
+        control token). Uses its own copy of the Rust tokenizer, whose split flag is shared state."""
+        plain = self.__dict__.get("_plain_backend")
+        if plain is None:
+            backend = getattr(self.tok, "backend_tokenizer", None)
+            if backend is None:  # a Python tokenizer: the option is per call
+                return list(self.tok.encode(text, add_special_tokens=False, split_special_tokens=True))
+            import copy
+
+            plain = copy.deepcopy(backend)
+            plain.encode_special_tokens = True
+            self._plain_backend = plain
+        return list(plain.encode(text, add_special_tokens=False).ids)
+
     def decode(self, ids: Sequence[int]) -> str:
         return self.tok.decode(list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False)
 

@@ -14,7 +14,14 @@ import yaml
 
 from s1kit.errors import S1kitError
 from s1kit.evaluation.config import EvalConfig, Setting
-from s1kit.evaluation.rundir import CONFIG, RECORDS, SUMMARY, check_run_dir, read_records, write_config
+from s1kit.evaluation.rundir import (
+    CONFIG,
+    RECORDS,
+    SUMMARY,
+    lock_run_dir,
+    read_records,
+    write_config,
+)
 from s1kit.generation.completion import Completion
 from s1kit.generation.sampling import SamplingParams
 from s1kit.tasks import Problem, Task, get_task
@@ -90,13 +97,18 @@ def run_eval(
         generator: a ready :class:`~s1kit.generate.Generator` (else loaded from the config).
         progress: called with (done, total, correct) after each batch.
     """
-    from s1kit.grading.pool import GradingPool
-
     task = get_task(config.task, **config.task_options).limited(config.limit)
     identity = config.identity(task)
     out = Path(out)
-    check_run_dir(out, identity)
-    out.mkdir(parents=True, exist_ok=True)
+    with lock_run_dir(out, identity):  # one run writes a folder at a time
+        return _resume(config, task, identity, out, generator, progress)
+
+
+def _resume(
+    config: EvalConfig, task: Any, identity: dict[str, Any], out: Path, generator: Any, progress: Any
+) -> dict[str, Any]:
+    from s1kit.grading.pool import GradingPool
+
     records = read_records(out / RECORDS, repair=True)
     done = {r["key"] for r in records}
     batches = plan_batches(config, task)

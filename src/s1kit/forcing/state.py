@@ -61,8 +61,11 @@ class ForcingPlan:
 
     @classmethod
     def build(cls, budget: Budget, ids: FormatIds, tokenizer: Tokenizer) -> ForcingPlan:
-        ignore = tuple(tuple(tokenizer.encode(s)) for s in budget.ignore_strings)
-        return cls(budget, ids, ignore, tuple(tokenizer.encode(budget.answer_primer)))
+        # Forced texts are plain text: "<|im_end|>" as a primer must not end the turn (encode_text keeps
+        # special-token strings as text; a tokenizer without it parses them).
+        enc = getattr(tokenizer, "encode_text", tokenizer.encode)
+        ignore = tuple(tuple(enc(s)) for s in budget.ignore_strings)
+        return cls(budget, ids, ignore, tuple(enc(budget.answer_primer)))
 
 
 TokenListener = Callable[[int, Role], None]
