@@ -122,6 +122,7 @@ def create_app(generator: Any, config: ServerConfig | None = None) -> FastAPI:
     )
     app.add_middleware(Guard, allowed_hosts=cfg.allowed_hosts, cors_origins=cfg.cors_origins)
     app.state.scheduler = scheduler
+    app.state.config = cfg
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, e: ApiError) -> JSONResponse:

@@ -184,3 +184,40 @@ def protocol(read_timeout: float) -> type:
             super().connection_lost(exc)
 
     return DeadlineH11Protocol
+
+
+def open_file_limit(want: int = 65536) -> int:
+    """Raise this process's open-file limit towards ``want`` (within the hard limit); returns the limit.
+    Each client connection holds a file descriptor: a low limit refuses connections under load."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return want
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return want if soft == resource.RLIM_INFINITY else soft
+
+
+def uvicorn_config(app: Any, *, read_timeout: float, max_connections: int = 4096, **kw: Any) -> Any:
+    """A ``uvicorn.Config`` serving ``app`` with the read deadline and room for many held connections.
+
+    uvicorn answers 503 to every new request once ``limit_concurrency`` connections are open, idle ones
+    included; it is set to ``max_connections`` (bounded by the open-file limit, which is raised first),
+    so a few hundred slow clients, which the read deadline then drops, never lock ``/health`` out.
+    """
+    import uvicorn
+
+    files = open_file_limit()
+    kw.setdefault("timeout_keep_alive", 5)
+    return uvicorn.Config(
+        app,
+        http=protocol(read_timeout),
+        limit_concurrency=max(64, min(max_connections, files - 64)),
+        **kw,
+    )
