@@ -1,8 +1,11 @@
 """Grading throughput: 1,000 realistic answers on the worker pool, with and without pathological items.
 
 Prints one JSON line: items per second for a clean set and for the same set with ~2% hostile answers
-mixed in (power towers, deep nesting, huge inputs), the slowest item, and how many items passed the
-per-item timeout (must be 0: a killed item is bounded by the timeout by construction, and this checks it).
+mixed in (power towers, deep nesting, huge inputs), the slowest item, how many items passed the per-item
+timeout (must be 0: a killed item is bounded by the timeout by construction, and this checks it), and the
+equivalence checks per second that voting uses (``equal_many``). The baseline, measured in the same run,
+is grading the clean set in this process with :func:`~s1kit.grading.judge.judge` (no timeout, no
+isolation): ``pool_vs_inprocess`` is the pool's clean throughput as a multiple of it.
 
     PYTHONPATH=src:. .venv/bin/python benchmarks/grading_throughput.py [--items 1000] [--workers 2] [--timeout 5]
 """
@@ -11,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import random
 import time
 
 from tests.eval.grading_cases import CASES
 
+from s1kit.grading.judge import judge
 from s1kit.grading.pool import GradingPool
 
 HOSTILE = [
@@ -57,6 +62,23 @@ def measure(pool: GradingPool, batch: list[tuple[str, str, str, str]]) -> dict[s
     }
 
 
+def inprocess(batch: list[tuple[str, str, str, str]]) -> float:
+    """Items per second graded in this process, one after another (the baseline)."""
+    judge("1", "1", "math")  # imports math-verify
+    logging.getLogger("math_verify").setLevel(logging.CRITICAL)  # as in the workers: no logs of hostile text
+    t0 = time.perf_counter()
+    for answer, gold, kind, thinking in batch:
+        judge(answer, gold, kind, thinking=thinking)  # type: ignore[arg-type]
+    return len(batch) / (time.perf_counter() - t0)
+
+
+def pairs(n: int, seed: int = 2) -> list[tuple[str, str]]:
+    """Answer pairs as voting compares them: two extracted math answers of the table."""
+    rng = random.Random(seed)
+    golds = [gold for kind, gold, *_ in CASES if kind == "math"]
+    return [(rng.choice(golds), rng.choice(golds)) for _ in range(n)]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--items", type=int, default=1000)
@@ -70,6 +92,10 @@ def main() -> None:
         startup = time.perf_counter() - t0
         clean = measure(pool, items(args.items, 0.0))
         mixed = measure(pool, items(args.items, args.hostile_share, seed=1))
+        t1 = time.perf_counter()
+        pool.equal_many(pairs(args.items), "math")
+        equal_per_s = args.items / (time.perf_counter() - t1)
+    baseline = inprocess(items(args.items, 0.0))
     print(
         json.dumps(
             {
@@ -81,6 +107,9 @@ def main() -> None:
                 "clean_items_per_s": round(clean["items_per_s"], 1),
                 "mixed_items_per_s": round(mixed["items_per_s"], 1),
                 "mixed_vs_clean": round(mixed["items_per_s"] / clean["items_per_s"], 3),
+                "inprocess_items_per_s": round(baseline, 1),
+                "pool_vs_inprocess": round(clean["items_per_s"] / baseline, 3),
+                "equal_pairs_per_s": round(equal_per_s, 1),
                 "hostile_share": args.hostile_share,
                 "clean_max_item_s": round(clean["max_item_s"], 3),
                 "mixed_max_item_s": round(mixed["max_item_s"], 3),

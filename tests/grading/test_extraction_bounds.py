@@ -30,12 +30,14 @@ def test_deeply_nested_and_unclosed_boxes_extract_in_linear_time():
 
 
 def test_extraction_time_grows_linearly_with_depth():
-    def cost(depth: int) -> float:
+    def cost(depth: int) -> float:  # the best of 5 runs: robust to a preemption on a shared machine
         text = _nested(depth)
-        t0 = time.perf_counter()
-        for _ in range(3):
+        best = float("inf")
+        for _ in range(5):
+            t0 = time.perf_counter()
             box_spans(text)
-        return time.perf_counter() - t0
+            best = min(best, time.perf_counter() - t0)
+        return best
 
     cost(500)  # warm
     small, large = cost(2000), cost(16_000)

@@ -172,7 +172,9 @@ def test_equal_many_uses_the_graders_equivalence():
             ],
             "math",
         )
-        aime = pool.equal_many([("025", "25"), ("1,000", "1000"), (r"\frac{140}{2}", "70"), ("7", "8")], "aime")
+        aime = pool.equal_many(
+            [("025", "25"), ("1,000", "1000"), (r"\frac{140}{2}", "70"), ("7", "8")], "aime"
+        )
         gpqa = pool.equal_many([("C", "(C)"), ("c", "C"), ("A", "B"), ("A or C", "A")], "gpqa")
         assert pool.equal_many([], "math") == []
         with pytest.raises(S1kitError, match="unknown grading kind"):

@@ -37,7 +37,9 @@ def _check_timeout(timeout: float) -> None:
         raise S1kitError(f"grading timeout={timeout!r} is invalid: expected seconds > 0")
 
 
-def equal_many(pairs: Sequence[tuple[str, str]], kind: Kind = "math", *, timeout: float = 5.0) -> list[bool | None]:
+def equal_many(
+    pairs: Sequence[tuple[str, str]], kind: Kind = "math", *, timeout: float = 5.0
+) -> list[bool | None]:
     """The grader's equivalence of each pair of answers, in the shared pool's worker (each pair bounded by
     ``timeout``; ``None`` where comparing timed out or failed). Thread-safe; used by :func:`s1kit.vote`."""
     if kind not in KINDS:

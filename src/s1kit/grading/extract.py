@@ -116,8 +116,39 @@ _GPQA_MARKER = re.compile(r"answer\s*(?:is|:)", re.IGNORECASE)
 _CHOICE = re.compile(r"(?<![A-Za-z0-9\\'’-])(\()?([A-Da-d])(\))?(?![A-Za-z0-9'’-])")
 # Words after "A" that make it the letter, not the article ("A is correct", "A or C"; "A tricky one": article).
 _AFTER_LETTER = frozenset(
-    "is was or and nor because since as seems looks appears would should must fits matches holds remains "
-    "only alone then so but with for here again also still too now".split()
+    {
+        "is",
+        "was",
+        "or",
+        "and",
+        "nor",
+        "because",
+        "since",
+        "as",
+        "seems",
+        "looks",
+        "appears",
+        "would",
+        "should",
+        "must",
+        "fits",
+        "matches",
+        "holds",
+        "remains",
+        "only",
+        "alone",
+        "then",
+        "so",
+        "but",
+        "with",
+        "for",
+        "here",
+        "again",
+        "also",
+        "still",
+        "too",
+        "now",
+    }
 )
 _LIST_JOIN = re.compile(r"\s*(?:,|/|&|\+|or|and|nor|vs\.?|versus)\s*(?:maybe\s*|perhaps\s*)?", re.IGNORECASE)
 _CONCLUDE = re.compile(
@@ -181,4 +212,12 @@ def gpqa_letter(text: str) -> str | None:
     return bare.group(1) if bare and len(text.strip()) < 200 else None
 
 
-__all__ = ["aime_int", "box_spans", "boxed_all", "extract_answer", "gpqa_letter", "last_boxed", "normalize_answer"]
+__all__ = [
+    "aime_int",
+    "box_spans",
+    "boxed_all",
+    "extract_answer",
+    "gpqa_letter",
+    "last_boxed",
+    "normalize_answer",
+]

@@ -29,7 +29,14 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from s1kit.errors import S1kitError
-from s1kit.grading.extract import aime_int, boxed_all, extract_answer, gpqa_letter, last_boxed, normalize_answer
+from s1kit.grading.extract import (
+    aime_int,
+    boxed_all,
+    extract_answer,
+    gpqa_letter,
+    last_boxed,
+    normalize_answer,
+)
 
 Kind = Literal["math", "aime", "gpqa"]
 Source = Literal["answer", "thinking", "none"]
@@ -66,7 +73,8 @@ class Verdict:
 
 _NUMBER = r"[-+]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:/\d+)?"
 _UNIT_TEXT = r"\\(?:text|mbox|mathrm)\{\s*([a-zA-Z][a-zA-Z .]*?)\.?\s*\}"
-_UNIT_BARE = r"(?:(?<=\s)[a-zA-Z]|[a-zA-Z]{2,12})\.?"  # one letter only after a space: "2x" is not 2 units of x
+# a one-letter unit only after a space: "2x" is not 2 units of x
+_UNIT_BARE = r"(?:(?<=\s)[a-zA-Z]|[a-zA-Z]{2,12})\.?"
 _WITH_UNIT = re.compile(
     rf"\s*({_NUMBER})\s*(?:\\[,;! ]\s*)*(?:{_UNIT_TEXT}|({_UNIT_BARE}))(\^\{{?[23]\}}?)?\s*"
 )
