@@ -160,27 +160,28 @@ def test_a_worker_that_dies_at_start_twice_raises_with_its_stderr(tmp_path):
     assert float(seconds) < 30 and time.monotonic() - t0 < 60
 
 
-def test_equal_many_uses_the_graders_equivalence():
-    with GradingPool(workers=2, timeout=5.0) as pool:
-        math = pool.equal_many(
-            [
-                (r"\frac{1}{2}", "0.5"),
-                (r"\sqrt{18}", r"3\sqrt{2}"),
-                (r"12\text{ m}", r"12\text{ cm}"),
-                ("x^2+2x", "2x+x^2"),
-                ("3", "4"),
-            ],
-            "math",
-        )
-        aime = pool.equal_many(
-            [("025", "25"), ("1,000", "1000"), (r"\frac{140}{2}", "70"), ("7", "8")], "aime"
-        )
-        gpqa = pool.equal_many([("C", "(C)"), ("c", "C"), ("A", "B"), ("A or C", "A")], "gpqa")
-        assert pool.equal_many([], "math") == []
-        with pytest.raises(S1kitError, match="unknown grading kind"):
-            pool.equal_many([("1", "1")], "chemistry")
-        pool.timeout = 1.0
+def test_equal_many_uses_the_graders_equivalence(grading_pool):
+    pool = grading_pool
+    math = pool.equal_many(
+        [
+            (r"\frac{1}{2}", "0.5"),
+            (r"\sqrt{18}", r"3\sqrt{2}"),
+            (r"12\text{ m}", r"12\text{ cm}"),
+            ("x^2+2x", "2x+x^2"),
+            ("3", "4"),
+        ],
+        "math",
+    )
+    aime = pool.equal_many([("025", "25"), ("1,000", "1000"), (r"\frac{140}{2}", "70"), ("7", "8")], "aime")
+    gpqa = pool.equal_many([("C", "(C)"), ("c", "C"), ("A", "B"), ("A or C", "A")], "gpqa")
+    assert pool.equal_many([], "math") == []
+    with pytest.raises(S1kitError, match="unknown grading kind"):
+        pool.equal_many([("1", "1")], "chemistry")
+    pool.timeout = 1.0
+    try:
         hostile = pool.equal_many([(r"9^{9^{9^{9^{9^{9}}}}}", "3"), ("2", "2")], "math")
+    finally:
+        pool.timeout = 5.0
     assert math == [True, True, False, True, False]
     assert aime == [True, True, True, False]
     assert gpqa == [True, True, False, False]
