@@ -219,6 +219,8 @@ class OpenAIEngine:
             "skip_special_tokens": False,
             "stream": False,
         }
+        if sampling.logit_bias:  # OpenAI's, also taken by vLLM and llama.cpp's server (-100 bans)
+            body["logit_bias"] = {str(t): max(-100.0, b) for t, b in sampling.logit_bias}
         if sampling.seed is not None:  # a different but reproducible seed for every round
             body["seed"] = (sampling.seed * 1_000_003 + len(prompt)) % (2**31)
         return body

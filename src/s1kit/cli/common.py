@@ -68,6 +68,18 @@ def add_budget_arguments(p: argparse.ArgumentParser, *, sweep: bool = False) -> 
         "--answer-primer", default="Final Answer:", help="text forced after a forced end of thinking"
     )
     g.add_argument("--max-answer-tokens", type=int, default=512, help="cap on answer tokens")
+    add_budget_message_argument(g)
+
+
+def add_budget_message_argument(g: Any) -> None:
+    g.add_argument(
+        "--budget-message",
+        default="",
+        metavar="TEXT",
+        help="text forced before the end of thinking at the cap, counted in it (e.g. Qwen3's "
+        "'Considering the limited time by the user, I have to give the solution based on the thinking "
+        "directly now.')",
+    )
 
 
 def add_sampling_arguments(p: argparse.ArgumentParser) -> None:
@@ -123,6 +135,7 @@ def budget_from_args(args: argparse.Namespace, **override: Any) -> Budget:
         "ignore_strings": tuple(s for s in args.ignore_strings.split(",")),
         "answer_primer": args.answer_primer,
         "max_answer_tokens": args.max_answer_tokens,
+        "budget_message": getattr(args, "budget_message", ""),
     }
     fields.update(override)
     return Budget(**fields)

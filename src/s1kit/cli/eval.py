@@ -127,6 +127,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         min_thinking_tokens=args.min_thinking_tokens,
         answer_primer=args.answer_primer,
         max_answer_tokens=args.max_answer_tokens,
+        budget_message=args.budget_message,
         samples=args.samples,
         temperature=args.temperature,
         top_p=args.top_p,

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from s1kit.cli.common import add_model_arguments, engine_kwargs, resolve_format
+from s1kit.cli.common import add_budget_message_argument, add_model_arguments, engine_kwargs, resolve_format
 from s1kit.errors import MissingExtraError, S1kitError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -34,6 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--default-max-tokens", type=int, default=512, help="answer tokens when a request sets none"
     )
     add_model_arguments(p)
+    add_budget_message_argument(p)
 
 
 def _positive(args: argparse.Namespace, *names: str) -> None:
@@ -88,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         max_tokens_cap=args.max_tokens_cap,
         default_max_tokens=args.default_max_tokens,
         root=str(root),
+        budget_message=args.budget_message,
     )
     if args.host not in LOOPBACK and not config.api_key:
         print(

@@ -33,6 +33,7 @@ class Setting:
             return (
                 f"bf:max={b.max_thinking_tokens}:min={b.min_thinking_tokens}:ignore={b.num_ignore}:"
                 + "|".join(b.ignore_strings)
+                + (f":message={b.budget_message}" if b.budget_message else "")
             )
         cap = {"budget": self.budget.to_dict()} if self.budget is not None else {}
         return f"{self.method}:" + json.dumps({**self.params, **cap}, sort_keys=True)
@@ -92,6 +93,7 @@ class EvalConfig:
     min_thinking_tokens: int = 0
     answer_primer: str = "Final Answer:"
     max_answer_tokens: int = 512
+    budget_message: str = ""  # forced before the delimiter at the cap (see Budget)
     samples: int = 1
     temperature: float = 0.0
     top_p: float = 1.0
@@ -140,6 +142,7 @@ class EvalConfig:
                     ignore_strings=strings,
                     answer_primer=self.answer_primer,
                     max_answer_tokens=self.max_answer_tokens,
+                    budget_message=self.budget_message,
                 ),
                 dict(self.method_params),
             )
@@ -155,6 +158,8 @@ class EvalConfig:
         d["engine_options"] = {k: v for k, v in self.engine_options.items() if k not in EXECUTION_ONLY}
         if d["method"] == "budget_forcing" and not d["method_params"]:
             del d["method"], d["method_params"]  # runs written before methods existed keep their identity
+        if not d["budget_message"]:
+            del d["budget_message"]  # likewise for runs written before the budget message
         d["budgets"] = list(self.budgets)
         d["num_ignore"] = list(self.num_ignore)
         d["ignore_strings"] = [list(s) for s in self.ignore_strings]

@@ -25,6 +25,9 @@ class Budget:
         ignore_strings: strings appended in place of a suppressed stop, used in rotation.
         answer_primer: text forced after the end-of-thinking delimiter when the end is forced.
         max_answer_tokens: cap on answer tokens after thinking ends.
+        budget_message: text forced before the end-of-thinking delimiter when the cap is reached
+            (Qwen3's documented early stop, llama.cpp's ``--reasoning-budget-message``). It counts as
+            thinking and is placed so that it ends exactly at the cap; empty: none.
     """
 
     max_thinking_tokens: int | None = None
@@ -33,6 +36,7 @@ class Budget:
     ignore_strings: tuple[str, ...] = ("Wait",)
     answer_primer: str = "Final Answer:"
     max_answer_tokens: int = 512
+    budget_message: str = ""
 
     def __post_init__(self) -> None:
         if isinstance(self.ignore_strings, str):
@@ -56,6 +60,8 @@ class Budget:
                 raise ConfigError("ignore_strings", list(self.ignore_strings), "non-empty strings")
         if not isinstance(self.answer_primer, str):
             raise ConfigError("answer_primer", self.answer_primer, "a string (may be empty)")
+        if not isinstance(self.budget_message, str):
+            raise ConfigError("budget_message", self.budget_message, "a string (may be empty)")
 
     def ignore_string(self, k: int) -> str:
         """The string appended for the k-th suppressed stop (0-based), in rotation."""
@@ -64,6 +70,8 @@ class Budget:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["ignore_strings"] = list(self.ignore_strings)
+        if not self.budget_message:
+            del d["budget_message"]  # budgets written before the option existed keep their identity
         return d
 
     @classmethod

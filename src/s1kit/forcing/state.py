@@ -20,13 +20,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from s1kit.backends.tokenizer import Tokenizer
 from s1kit.forcing.budget import Budget
 from s1kit.forcing.formats import FormatIds
-from s1kit.backends.tokenizer import Tokenizer
 
 Role = Literal["think", "ignore", "delim", "primer", "answer"]
 Phase = Literal["thinking", "answer", "done"]
-EventKind = Literal["ignore", "forced_end", "early_exit", "answer_limit"]
+EventKind = Literal[
+    "ignore",
+    "forced_end",
+    "early_exit",
+    "answer_limit",
+    "budget_message",  # the budget's message forced before the delimiter at the cap
+    "inserted",  # a method's text fed inside the thinking (alphaone's "Wait")
+    "replaced_end",  # a method replaced the model's last tokens by the end of thinking (alphaone)
+    "stopped",  # a method abandoned the sequence (deepconf online, a tree-search branch)
+    "suppressed",  # the model's top choice was a masked token (nowait)
+    "step_end",  # a method paused the sequence at the end of a step (tree search)
+]
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,7 @@ class ForcingPlan:
     ids: FormatIds
     ignore_ids: tuple[tuple[int, ...], ...]
     primer_ids: tuple[int, ...]
+    message_ids: tuple[int, ...] = ()
 
     @classmethod
     def build(cls, budget: Budget, ids: FormatIds, tokenizer: Tokenizer) -> ForcingPlan:
@@ -65,7 +77,8 @@ class ForcingPlan:
         # special-token strings as text; a tokenizer without it parses them).
         enc = getattr(tokenizer, "encode_text", tokenizer.encode)
         ignore = tuple(tuple(enc(s)) for s in budget.ignore_strings)
-        return cls(budget, ids, ignore, tuple(enc(budget.answer_primer)))
+        message = tuple(enc(budget.budget_message)) if budget.budget_message else ()
+        return cls(budget, ids, ignore, tuple(enc(budget.answer_primer)), message)
 
 
 TokenListener = Callable[[int, Role], None]
@@ -74,10 +87,15 @@ TokenListener = Callable[[int, Role], None]
 class ForcingState:
     """Per-sequence budget forcing state. Not thread-safe; one per sequence."""
 
-    def __init__(self, plan: ForcingPlan, listener: TokenListener | None = None) -> None:
+    def __init__(
+        self, plan: ForcingPlan, listener: TokenListener | None = None, *, phase: Phase = "thinking"
+    ) -> None:
+        """``phase="answer"`` starts after the thinking (a plain completion with no thinking section)."""
+        if phase not in ("thinking", "answer"):
+            raise ValueError(f"a state starts in phase 'thinking' or 'answer', not {phase!r}")
         self.plan = plan
         self.budget = plan.budget
-        self.phase: Phase = "thinking"
+        self.phase: Phase = phase
         self.tokens: list[int] = []  # every token fed after the prompt, in order
         self.roles: list[Role] = []
         self.thinking_tokens = 0  # model tokens + ignore strings inside the thinking section
@@ -87,6 +105,8 @@ class ForcingState:
         self.finish_reason: Literal["stop", "length"] | None = None
         self.events: list[ForcingEvent] = []
         self._queue: deque[tuple[int, Role]] = deque()
+        self._message_sent = not plan.message_ids
+        self._retract = 0  # tokens to roll back before the next fed token (a method's replacement)
         self._listener = listener
         self._max_stop = max(len(s) for s in plan.ids.stop_seqs)
 
@@ -99,8 +119,8 @@ class ForcingState:
         """How many tokens the model may generate before the budget forces something (None: no cap)."""
         self._check_limits()
         if self.phase == "thinking":
-            cap = self.budget.max_thinking_tokens
-            return None if cap is None else cap - self.thinking_tokens
+            cap = self._message_at()
+            return None if cap is None else max(0, cap - self.thinking_tokens)
         if self.phase == "answer":
             return self.budget.max_answer_tokens - self.answer_tokens
         return 0
@@ -125,7 +145,8 @@ class ForcingState:
         if self.done:
             return None, 0
         if self._queue:
-            return self._pop(), 0
+            retract, self._retract = self._retract, 0
+            return self._pop(), retract
         return self.feed_sampled(sample())
 
     def feed_sampled(self, token: int) -> tuple[int | None, int]:
@@ -167,15 +188,50 @@ class ForcingState:
             out.append(self._pop())
         return out
 
-    def insert(self, ids: Sequence[int]) -> bool:
+    def insert(self, ids: Sequence[int], *, kind: EventKind | None = None, text: str = "") -> bool:
         """Queue tokens to be fed next inside the thinking (a method's marker such as "3 steps left").
 
         They count against the thinking budget like an ignore string and are cut where it runs out.
+        With ``kind`` the insertion is also recorded as an event (``text`` is its display text).
         Returns False when thinking has already ended.
         """
         if self.phase != "thinking":
             return False
+        if kind is not None:
+            self.events.append(ForcingEvent(kind, self.thinking_tokens, text, tuple(ids)))
         self._queue.extend((t, "ignore") for t in ids)
+        return True
+
+    def replace_with_end(self, k: int, kind: EventKind = "replaced_end", *, text: str = "") -> bool:
+        """Take back the model's last ``k`` thinking tokens and end thinking in their place.
+
+        The decoding loop rolls the engine back by ``k`` with the next forced token (the rollback that
+        :meth:`choose` returns). Loop mode only. Returns False when thinking has already ended or the
+        last ``k`` tokens are not all the model's own.
+        """
+        if self.phase != "thinking" or k < 0 or k > len(self.roles) or self._queue:
+            return False
+        if any(r != "think" for r in self.roles[len(self.roles) - k :]):
+            return False
+        self._rollback(k)
+        self._retract += k
+        self._queue.clear()
+        self.forced_end = True
+        self._force_end(with_primer=True)
+        ids = self.plan.ids.think_end + self.plan.primer_ids
+        self.events.append(ForcingEvent(kind, self.thinking_tokens, text, ids))
+        return True
+
+    def record(self, kind: EventKind, text: str = "", ids: Sequence[int] = ()) -> None:
+        """Note what a method saw or did at this point (a suppressed token); changes nothing else."""
+        self.events.append(ForcingEvent(kind, self.thinking_tokens, text, tuple(ids)))
+
+    def stop(self, kind: EventKind = "stopped") -> bool:
+        """Abandon the sequence now (a method stops a trace); it finishes with reason ``length``."""
+        if self.done:
+            return False
+        self.events.append(ForcingEvent(kind, self.thinking_tokens, ""))
+        self._finish("length")
         return True
 
     def end_thinking(self, kind: EventKind = "early_exit", *, with_primer: bool = True) -> bool:
@@ -200,6 +256,8 @@ class ForcingState:
     # -- internals -----------------------------------------------------------------------------
     def _check_limits(self) -> None:
         b = self.budget
+        if self.phase == "thinking" and not self._message_sent and self.thinking_tokens >= self._message_at():
+            self._send_message()
         if self.phase == "thinking" and b.max_thinking_tokens is not None:
             if self.thinking_tokens >= b.max_thinking_tokens and not self._queue_is_end():
                 self._queue.clear()  # an ignore string is cut where the budget runs out
@@ -216,6 +274,23 @@ class ForcingState:
         elif self.phase == "answer" and not self._queue and self.answer_tokens >= b.max_answer_tokens:
             self.events.append(ForcingEvent("answer_limit", self.answer_tokens, ""))
             self._finish("length")
+
+    def _message_at(self) -> int | None:
+        """Thinking tokens at which free generation stops: the cap, less the budget message if unsent."""
+        cap = self.budget.max_thinking_tokens
+        if cap is None or self._message_sent:
+            return cap
+        return max(0, cap - len(self.plan.message_ids))
+
+    def _send_message(self) -> None:
+        """Force the budget message so that it ends at the cap (cut there if it is longer)."""
+        self._message_sent = True
+        self._queue.clear()  # an ignore string in flight is cut, as at the cap
+        ids = self.plan.message_ids
+        self.events.append(
+            ForcingEvent("budget_message", self.thinking_tokens, self.budget.budget_message, ids)
+        )
+        self._queue.extend((t, "ignore") for t in ids)
 
     def _queue_is_end(self) -> bool:
         return bool(self._queue) and self._queue[0][1] in ("delim", "primer")

@@ -9,6 +9,13 @@ its own forced and generated tokens only. Answers are compared after ``s1kit.gra
 and normalisation; once the last ``probe_agree`` (M) probes give the same answer, thinking ends with
 the forced delimiter and primer (event ``early_exit``), and the model answers as usual.
 
+``probe_text`` replaces the delimiter and primer by a text fed *inside* the thinking, as Dynasor
+(Fu et al., 2024, "Efficiently Serving LLM Reasoning Programs with Certaindex") probes: the value
+``dynasor`` is its probe, "... Oh, I suddenly got the answer to the whole problem, **Final
+Answer**\n\n\\[ \\boxed{". The probe's answer is read from the probe text plus what the model wrote, and,
+as in Dynasor, an answer written with a hesitation word ("wait", "hmm" …) counts as no answer. Dynasor's
+own settings are K = 32 … 64 tokens, M = 3 agreeing probes, 20-token probes.
+
 Within the budget's maximum, early exit can only shorten thinking; the record's ``method_info``
 holds every probe (position, answer), the probes' token and time overhead, and the thinking tokens
 saved against the cap.
@@ -16,15 +23,23 @@ saved against the cap.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import defaultdict
 from typing import Any
 
 from s1kit.generation.completion import Completion
-from s1kit.methods.outcome import answer_key, with_info
 from s1kit.generation.sampling import SamplingParams
+from s1kit.methods.outcome import answer_key, with_info
 
 PROBE_EVERY, PROBE_AGREE, PROBE_TOKENS = 32, 2, 16
+DYNASOR_PROBE = "... Oh, I suddenly got the answer to the whole problem, **Final Answer**\n\n\\[ \\boxed{"
+HESITATION = ("wait", "hold", "but", "okay", "no", "hmm")  # Dynasor's uncertain words
+
+
+def probe_text_of(value: str | None) -> str | None:
+    """The probe text an option names (``dynasor``: Dynasor's probe); None: delimiter and primer."""
+    return DYNASOR_PROBE if value == "dynasor" else (value or None)
 
 
 class Prober:
@@ -37,8 +52,19 @@ class Prober:
         max_tokens: answer tokens a probe may decode.
     """
 
-    def __init__(self, gen: Any, *, every: int, agree: int, max_tokens: int, cap: int | None = None) -> None:
+    def __init__(
+        self,
+        gen: Any,
+        *,
+        every: int,
+        agree: int,
+        max_tokens: int,
+        cap: int | None = None,
+        probe_text: str | None = None,
+    ) -> None:
         self.gen, self.every, self.agree, self.max_tokens, self.cap = gen, every, agree, max_tokens, cap
+        self.probe_text = probe_text
+        self._probe_ids = gen.tokenizer.encode(probe_text) if probe_text else None
         self.probes: dict[int, list[tuple[int, str | None]]] = defaultdict(list)
         self.probe_tokens: dict[int, int] = defaultdict(int)
         self.probe_seconds: dict[int, float] = defaultdict(float)
@@ -59,18 +85,26 @@ class Prober:
 
     def probe(self, index: int, state: Any, session: Any) -> str | None:
         """The answer the model would give now, normalised (the main sequence is left untouched)."""
-        forced = list(state.plan.ids.think_end + state.plan.primer_ids)
+        if self._probe_ids is not None:
+            forced = list(self._probe_ids)
+        else:
+            forced = list(state.plan.ids.think_end + state.plan.primer_ids)
         t0 = time.perf_counter()
         local = index % max(1, self.gen.engine.max_batch)  # sessions hold one chunk of max_batch prompts
         out = session.branch(local, forced, max_new=self.max_tokens, stop=state.plan.ids.answer_stops)
         self.probe_seconds[index] += time.perf_counter() - t0
         self.probe_tokens[index] += len(forced) + len(out)
-        return answer_key(state.budget.answer_primer + " " + self.gen.tokenizer.decode(out))
+        text = self.gen.tokenizer.decode(out)
+        if self.probe_text is not None:
+            words = set(re.findall(r"[a-z]+", text.lower()))
+            return None if words & set(HESITATION) else answer_key(self.probe_text + text)
+        return answer_key(state.budget.answer_primer + " " + text)
 
     def info(self, index: int, completion: Completion) -> dict[str, Any]:
         cap = self.cap
         exited = index in self.exited_at
         return {
+            "probe_text": self.probe_text,
             "probe_every": self.every,
             "probe_agree": self.agree,
             "probes": [[pos, key] for pos, key in self.probes[index]],
@@ -91,6 +125,7 @@ def early_exit(gen: Any, prompts: list[str], s: Any, sp: list[SamplingParams], c
         agree=int(p.get("probe_agree", PROBE_AGREE)),
         max_tokens=int(p.get("probe_tokens", PROBE_TOKENS)),
         cap=s.budget.max_thinking_tokens if s.budget is not None else None,
+        probe_text=probe_text_of(p.get("probe_text")),
     )
     outs = gen.generate_batch(prompts, s.budget, sp, mode=c.mode, rendered=True, monitor=prober)
     return [with_info(o, **prober.info(i, o)) for i, o in enumerate(outs)]

@@ -24,13 +24,20 @@ METHODS: dict[str, tuple[str, str | None]] = {
         "s1kit.methods.conditional:token_conditional",
         "s1kit.methods.conditional:token_question",
     ),
-    "step_conditional": ("s1kit.methods.conditional:step_conditional", "s1kit.methods.conditional:step_question"),
+    "step_conditional": (
+        "s1kit.methods.conditional:step_conditional",
+        "s1kit.methods.conditional:step_question",
+    ),
     "class_conditional": (
         "s1kit.methods.conditional:class_conditional",
         "s1kit.methods.conditional:class_question",
     ),
     "rejection_sampling": ("s1kit.methods.rejection:rejection_sampling", None),
     "early_exit": ("s1kit.methods.early_exit:early_exit", None),
+    "deepconf": ("s1kit.methods.deepconf:deepconf", None),
+    "nowait": ("s1kit.methods.nowait:nowait", None),
+    "alphaone": ("s1kit.methods.alphaone:alphaone", None),
+    "tree_search": ("s1kit.methods.tree_search:tree_search", None),
 }
 
 

@@ -38,11 +38,23 @@ from s1kit.errors import S1kitError
 from s1kit.evaluation.metrics import summarize
 from s1kit.evaluation.plots import curve_key
 
-EVENT_KINDS = ("ignore", "forced_end", "answer_limit")
+EVENT_KINDS = (
+    "ignore",
+    "forced_end",
+    "answer_limit",
+    "early_exit",
+    "budget_message",
+    "inserted",
+    "replaced_end",
+    "stopped",
+    "suppressed",
+)
+INLINE_KINDS = ("ignore", "budget_message", "inserted")  # forced text that appears in the thinking
 
 
 def event_spans(thinking: str, thinking_tokens: int, events: Sequence[dict[str, Any]]) -> list[list[Any]]:
-    """Character spans ``[start, end, kind]`` of ignore events inside ``thinking`` (approximate).
+    """Character spans ``[start, end, kind]`` of forced text inside ``thinking`` (approximate): ignore
+    strings, the budget message and a method's inserted text.
 
     Each event's text is searched for in ``thinking`` after the previous event; among its
     occurrences the one nearest to the proportional offset of its token position wins. Events whose
@@ -56,7 +68,7 @@ def event_spans(thinking: str, thinking_tokens: int, events: Sequence[dict[str, 
     n = len(thinking)
     for e in events:
         text = str(e.get("text") or "")
-        if e.get("kind") != "ignore" or not text:
+        if e.get("kind") not in INLINE_KINDS or not text:
             continue
         target = n * min(1.0, int(e.get("position") or 0) / max(1, thinking_tokens))
         best, i = -1, thinking.find(text, floor)
@@ -65,7 +77,7 @@ def event_spans(thinking: str, thinking_tokens: int, events: Sequence[dict[str, 
                 best = i
             i = thinking.find(text, i + 1)
         if best >= 0:
-            spans.append([best, best + len(text), "ignore"])
+            spans.append([best, best + len(text), e["kind"]])
             floor = best + len(text)
     return spans
 
@@ -138,7 +150,55 @@ def _sample(r: dict[str, Any], run: int, series: int, setting: int, flips: set[s
         "ans": str(r.get("answer") or ""),
         "ev": events,
         "sp": event_spans(thinking, int(r.get("thinking_tokens") or 0), events),
+        "mi": method_summary(r),
     }
+
+
+def method_summary(r: dict[str, Any]) -> dict[str, Any] | None:
+    """What a method did for one record, for the trace view: a one-line note and, for methods with
+    several traces or branches, one row each (deepconf traces, tree-search candidates)."""
+    info = r.get("method_info") or {}
+    if not info:
+        return None
+    m, rows = r.get("method"), []
+    if m == "deepconf":
+        note = (
+            f"deepconf {info.get('mode')}: {len(info.get('traces') or [])} traces, {info.get('n_stopped')} "
+            f"stopped, {info.get('n_kept')} voting, voted {info.get('voted')!r}, threshold {info.get('threshold')}"
+        )
+        for j, t in enumerate(info.get("traces") or []):
+            state = "stopped" if t.get("stopped") else ("kept" if t.get("kept") else "filtered out")
+            chosen = " (this record)" if j == info.get("chosen") else ""
+            rows.append(
+                f"trace {j}: {t.get('thinking_tokens')} tokens, confidence {t.get('confidence')}, "
+                f"answer {t.get('answer')!r}, {state}{chosen}"
+            )
+    elif m == "tree_search":
+        note = (
+            f"tree search ({info.get('scorer')}, width {info.get('beam_width')}, expansion "
+            f"{info.get('expansion')}): {info.get('branches')} branches in {info.get('n_rounds')} rounds, "
+            f"{info.get('pruned')} pruned"
+        )
+        for k, rnd in enumerate(info.get("rounds") or []):
+            cells = [
+                f"{x.get('score')}{'✓' if x.get('kept') else '✗'}{' done' if x.get('done') else ''}"
+                for x in rnd
+            ]
+            rows.append(f"round {k + 1}: " + ", ".join(cells))
+    elif m == "nowait":
+        note = f"nowait: {info.get('suppressed')} steps wanted a masked word (mass {info.get('suppressed_mass')})"
+    elif m == "alphaone":
+        note = (
+            f"alphaone: moment {info.get('alpha_moment')} tokens, {info.get('inserted_waits')} Waits inserted, "
+            f"ended at {info.get('replaced_at')}"
+        )
+    elif m == "early_exit":
+        note = f"early exit: {info.get('n_probes')} probes, exited {info.get('exited')}"
+    else:
+        note = ", ".join(f"{k}={v}" for k, v in info.items() if isinstance(v, int | float | str | bool))[:300]
+    if "compute_tokens" in info:
+        note += f"; compute {info['compute_tokens']} thinking tokens"
+    return {"note": note, "rows": rows[:64]}
 
 
 def build_data(run_dirs: Sequence[str | os.PathLike[str]], *, questions: bool = True) -> dict[str, Any]:

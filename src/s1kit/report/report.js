@@ -263,6 +263,12 @@
      ["events", s.ev.length ? s.ev.map(function (e) { return e.kind + "@" + e.position; }).join(", ") : "none"]
     ].forEach(function (p) { kv.appendChild(el("dt", null, p[0])); kv.appendChild(el("dd", null, p[1])); });
     c.appendChild(kv);
+    if (s.mi) {
+      c.appendChild(el("div", { "class": "muted" }, "method"));
+      var mb = el("div", { "class": "text method" }, s.mi.note);
+      s.mi.rows.forEach(function (row) { mb.appendChild(el("div", { "class": "mrow" }, row)); });
+      c.appendChild(mb);
+    }
     c.appendChild(el("div", { "class": "muted" }, "thinking"));
     c.appendChild(thinking(s));
     c.appendChild(el("div", { "class": "muted" }, "answer"));
@@ -271,24 +277,36 @@
   }
 
   function thinking(s) {
-    var box = el("div", { "class": "text thinking" }), at = 0, k = 0;
-    var ignores = s.ev.filter(function (e) { return e.kind === "ignore"; });
+    var box = el("div", { "class": "text thinking" }), at = 0;
+    var inline = { ignore: "ignored stop: appended", budget_message: "budget message: forced", inserted: "inserted by the method" };
+    var queue = {};
+    s.ev.forEach(function (e) { if (inline[e.kind]) (queue[e.kind] = queue[e.kind] || []).push(e); });
     s.sp.forEach(function (sp) {
       box.appendChild(document.createTextNode(s.th.slice(at, sp[0])));
-      var ev = ignores[k++] || {};
-      box.appendChild(el("mark", { "class": "ev ev-ignore", title: "ignored stop: appended at thinking token " + ev.position }, s.th.slice(sp[0], sp[1])));
+      var ev = (queue[sp[2]] || []).shift() || {};
+      box.appendChild(el("mark", { "class": "ev ev-" + sp[2], title: inline[sp[2]] + " at thinking token " + ev.position }, s.th.slice(sp[0], sp[1])));
       at = sp[1];
     });
     box.appendChild(document.createTextNode(s.th.slice(at)));
+    var suppressed = s.ev.filter(function (e) { return e.kind === "suppressed"; });
+    if (suppressed.length) {
+      var words = {};
+      suppressed.forEach(function (e) { words[e.text] = (words[e.text] || 0) + 1; });
+      var list = Object.keys(words).map(function (w) { return JSON.stringify(w) + " ×" + words[w]; }).join(", ");
+      box.appendChild(el("span", { "class": "ev ev-sup", title: "masked while thinking: the model's top choice at these steps (first at token " + suppressed[0].position + ")" }, "⊘ suppressed " + list));
+    }
     s.ev.forEach(function (e) {
       if (e.kind === "forced_end") box.appendChild(el("span", { "class": "ev ev-end", title: "budget spent: end of thinking forced" }, "■ forced end at " + e.position + " tokens"));
+      if (e.kind === "early_exit") box.appendChild(el("span", { "class": "ev ev-end", title: "the method ended thinking" }, "■ early exit at " + e.position + " tokens"));
+      if (e.kind === "replaced_end") box.appendChild(el("span", { "class": "ev ev-end", title: "the model's " + JSON.stringify(e.text) + " was replaced by the end of thinking" }, "↦ " + JSON.stringify(e.text) + " replaced by the end at " + e.position + " tokens"));
+      if (e.kind === "stopped") box.appendChild(el("span", { "class": "ev ev-cut", title: "the method abandoned this trace" }, "⏹ trace stopped at " + e.position + " tokens"));
     });
     return box;
   }
 
   function answer(s) {
     var box = el("div", { "class": "text answer" }), text = s.ans;
-    var end = s.ev.filter(function (e) { return e.kind === "forced_end"; })[0];
+    var end = s.ev.filter(function (e) { return e.kind === "forced_end" || e.kind === "early_exit" || e.kind === "replaced_end"; })[0];
     if (end && end.text && text.indexOf(end.text) === 0) {
       box.appendChild(el("mark", { "class": "ev ev-primer", title: "answer primer appended by the forced end" }, end.text));
       text = text.slice(end.text.length);
