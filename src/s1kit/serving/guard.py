@@ -179,6 +179,17 @@ def protocol(read_timeout: float) -> type:
             super().on_response_complete()
             self._disarm()  # the keep-alive timeout takes over until the next request's first byte
 
+        def send_400_response(self, msg: str) -> None:
+            """A request h11 cannot parse (garbage, oversized headers): an OpenAI-style 400, then close."""
+            if self.transport is None or self.transport.is_closing():
+                return
+            body = _body(400, f"malformed HTTP request: {msg}", "bad_http_request")
+            self.transport.write(
+                b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n"
+                b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            )
+            self.transport.close()
+
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
             super().connection_lost(exc)
