@@ -33,8 +33,40 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--default-max-tokens", type=int, default=512, help="answer tokens when a request sets none"
     )
+    p.add_argument(
+        "--allowed-hosts",
+        default=None,
+        metavar="NAMES",
+        help="comma-separated Host names the server answers to, '*' for any (default: the loopback names "
+        "and --host; any when bound to all addresses); refuses DNS-rebinding pages",
+    )
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin (https://app.example) whose pages may call the API (repeatable; '*' any; "
+        "default none: cross-origin browser requests are refused)",
+    )
+    p.add_argument(
+        "--read-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a client has to send a whole request (headers and body) before a 408",
+    )
     add_model_arguments(p)
     add_budget_message_argument(p)
+
+
+def allowed_hosts(args: argparse.Namespace) -> tuple[str, ...]:
+    if args.allowed_hosts is not None:
+        hosts = tuple(h.strip() for h in args.allowed_hosts.split(",") if h.strip())
+        if not hosts:
+            raise S1kitError("--allowed-hosts is empty: expected comma-separated host names or '*'")
+        return hosts
+    if args.host in ("0.0.0.0", "::", ""):
+        return ("*",)  # every address: the names it is reached by are not known here
+    return tuple(dict.fromkeys((*LOOPBACK, args.host)))
 
 
 def _positive(args: argparse.Namespace, *names: str) -> None:
@@ -55,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
         "max_tokens_cap",
         "default_max_tokens",
     )
+    if not args.read_timeout > 0 or args.read_timeout != args.read_timeout:
+        raise S1kitError(f"--read-timeout={args.read_timeout} is invalid: expected seconds > 0")
+    hosts = allowed_hosts(args)
     if not 0 < args.port < 65536:
         raise S1kitError(f"--port={args.port} is invalid: expected 1-65535")
     if args.backend == "openai" or str(args.model).startswith(("http://", "https://")):
@@ -63,10 +98,11 @@ def run(args: argparse.Namespace) -> int:
         import uvicorn
 
         from s1kit.serving import ServerConfig, create_app
+        from s1kit.serving.guard import uvicorn_config
     except ImportError as e:
         raise MissingExtraError("s1kit serve", "serve", e.name or "fastapi") from None
-    from s1kit.generation.generator import Generator
     from s1kit.backends.models import gguf_to_hf, resolve_model
+    from s1kit.generation.generator import Generator
 
     spec = resolve_model(args.model)
     kwargs = engine_kwargs(args)
@@ -89,6 +125,9 @@ def run(args: argparse.Namespace) -> int:
         max_tokens_cap=args.max_tokens_cap,
         default_max_tokens=args.default_max_tokens,
         root=str(root),
+        allowed_hosts=hosts,
+        cors_origins=tuple(args.cors_origin),
+        read_timeout=args.read_timeout,
         budget_message=args.budget_message,
     )
     if args.host not in LOOPBACK and not config.api_key:
@@ -103,7 +142,14 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.run(
-        app, host=args.host, port=args.port, log_level="warning", limit_concurrency=args.max_queue + 64
-    )
+    uvicorn.Server(
+        uvicorn_config(
+            app,
+            read_timeout=args.read_timeout,
+            max_connections=max(1024, args.max_queue + 64),
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+        )
+    ).run()
     return 0
