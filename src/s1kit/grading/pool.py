@@ -185,31 +185,42 @@ class GradingPool:
                     self.last_durations[w.item] = time.monotonic() - started[w.item]
                 w.item = None
 
-            while queue or any(w.item is not None for w in self._workers):
-                now = time.monotonic()
-                for w in self._workers:
-                    if w.ready and w.item is None and queue:
-                        w.item = queue.popleft()
-                        started[w.item] = now
-                        w.deadline = now + self.timeout
-                        w.pending_in = lines[w.item]
-                self._wait(finish)
-                now = time.monotonic()
-                for w in list(self._workers):
-                    if w.dead:
-                        if not w.ready:
-                            self._failed_start(w, "it exited before it was ready")
-                            continue
-                        code = w.proc.poll()
-                        finish(w, {"died": f"grading worker died (exit status {code})"})
+            try:
+                self._loop(queue, lines, started, finish)
+            except BaseException:  # a KeyboardInterrupt: no late reply may reach the next call
+                for w in [] if self.closed else list(self._workers):
+                    if w.item is not None or w.pending_in:
+                        w.item, w.pending_in = None, b""
                         self._replace(w)
-                    elif w.item is not None and now >= w.deadline:
-                        self.timeouts += 1
-                        finish(w, {"timed_out": True})
-                        self._replace(w)
-                    elif not w.ready and now >= w.started + START_TIMEOUT_S:
-                        self._failed_start(w, f"not ready after {START_TIMEOUT_S:.0f} s")
+                raise
             return [r or {"died": "no reply"} for r in results]
+
+    def _loop(self, queue: collections.deque, lines: list[bytes], started: list[float], finish: Any) -> None:
+        """Dispatch, wait, and replace workers that overran, died or never started, until all are done."""
+        while queue or any(w.item is not None for w in self._workers):
+            now = time.monotonic()
+            for w in self._workers:
+                if w.ready and w.item is None and queue:
+                    w.item = queue.popleft()
+                    started[w.item] = now
+                    w.deadline = now + self.timeout
+                    w.pending_in = lines[w.item]
+            self._wait(finish)
+            now = time.monotonic()
+            for w in list(self._workers):
+                if w.dead:
+                    if not w.ready:
+                        self._failed_start(w, "it exited before it was ready")
+                        continue
+                    code = w.proc.poll()
+                    finish(w, {"died": f"grading worker died (exit status {code})"})
+                    self._replace(w)
+                elif w.item is not None and now >= w.deadline:
+                    self.timeouts += 1
+                    finish(w, {"timed_out": True})
+                    self._replace(w)
+                elif not w.ready and now >= w.started + START_TIMEOUT_S:
+                    self._failed_start(w, f"not ready after {START_TIMEOUT_S:.0f} s")
 
     def _wait(self, finish: Any) -> None:
         """One round of I/O: write pending requests, read replies and stderr, until the nearest deadline."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
 from typing import Any
 
@@ -70,6 +71,9 @@ def handle(msg: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the parent decides what stops (a worker ends
+    # when its stdin closes).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _limit_memory()
     out = _protocol_out()
     import math_verify  # noqa: F401  (imported before "ready", so no item pays for it)
