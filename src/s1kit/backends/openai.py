@@ -8,8 +8,10 @@ tokens come back as ids where the server offers them (``return_token_ids``), els
 here.
 
 Spec: ``http://host:port`` or several, comma-separated (``http://a:8000,http://b:8000``): requests go to
-the least-loaded server, ties broken by a hash of the prompt's start so that one sequence's "Wait" rounds
-tend to reach the server that already caches its prefix.
+the least-loaded server that is up, and a server that dies is set aside while its requests are retried
+on the others (:mod:`s1kit.backends.server_pool`). At start the client checks that the servers serve one
+model and that its tokenizer matches theirs (a probe text encoded on both sides, and the vocabulary's
+last id accepted).
 
 Example:
     >>> gen = Generator.load("http://127.0.0.1:8000", backend="openai", tokenizer="default")  # doctest: +SKIP
@@ -18,10 +20,7 @@ Example:
 from __future__ import annotations
 
 import os
-import random
-import threading
 import time
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -29,12 +28,19 @@ from typing import Any, Literal
 import httpx
 
 from s1kit.backends.base import RoundResult, stop_suffix
+from s1kit.backends.server_pool import RETRY_STATUS, ServerPool, error_message
+from s1kit.backends.tokenizer import HFTokenizer, Tokenizer
 from s1kit.errors import S1kitError
 from s1kit.generation.sampling import SamplingParams
-from s1kit.backends.tokenizer import HFTokenizer, Tokenizer
 
 PromptKind = Literal["auto", "ids", "text"]
-RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+PROBE = "Budget forcing: 12 + 30 = 42, <think> Wait </think> naïve café ∑ 東京"
+
+
+def round_seed(seed: int, prompt_length: int) -> int:
+    """The seed of one round: different for every round of a sequence, reproducible, and the same in
+    every backend that forces round by round (vLLM in process and a vLLM server draw the same samples)."""
+    return (seed * 1_000_003 + prompt_length) % (2**31)
 
 
 def load_tokenizer(spec: str | os.PathLike[str]) -> Tokenizer:
@@ -87,26 +93,30 @@ class OpenAIEngine:
         max_in_flight: int = 64,
         prompt_kind: PromptKind = "auto",
     ) -> None:
-        if not urls:
-            raise S1kitError("the openai backend needs at least one server URL")
-        self.urls = [u.rstrip("/") for u in urls]
+        self.pool = ServerPool(
+            urls,
+            api_key=api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            max_in_flight=max_in_flight,
+        )
+        self.urls = self.pool.urls
         self.tokenizer = tokenizer
         self.server_model = server_model
         self.model_name = server_model
         self.context_length = context_length
-        self.max_retries = max_retries
-        self.backoff = backoff
         self.max_in_flight = max_in_flight
         self.prompt_kind: PromptKind = prompt_kind
-        self.requests_sent = 0  # every HTTP attempt, retries included
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        limits = httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight)
-        self._http = httpx.Client(
-            headers=headers, timeout=httpx.Timeout(timeout, connect=10.0), limits=limits
-        )
-        self._slots = threading.BoundedSemaphore(max_in_flight)
-        self._lock = threading.Lock()
-        self._in_flight = [0] * len(self.urls)
+
+    @property
+    def requests_sent(self) -> int:
+        """Every HTTP attempt, retries included."""
+        return self.pool.requests_sent
+
+    def server_report(self) -> dict[str, Any]:
+        """Per-server requests, failures, completion tokens and tokens/s (written to the run folder)."""
+        return self.pool.report()
 
     @classmethod
     def from_spec(
@@ -122,9 +132,13 @@ class OpenAIEngine:
         backoff: float = 0.5,
         max_in_flight: int = 64,
         prompt_kind: PromptKind = "auto",
+        tokenizer_check: bool = True,
         **_: Any,
     ) -> OpenAIEngine:
-        """Connect to ``spec`` (comma-separated base URLs), asking the first for its model card.
+        """Connect to ``spec`` (comma-separated base URLs), asking each for its model card.
+
+        Servers that cannot be reached are set aside (retried later); none reachable, servers that
+        serve different models, or a tokenizer that does not match the served model is an error.
 
         ``tokenizer``: a tokenizer object, ``default``, a ``.gguf`` file or a model folder; if omitted,
         ``$S1KIT_TOKENIZER``, else the server's model id or root when that is a local path (llama-cpp-python
@@ -137,7 +151,8 @@ class OpenAIEngine:
                 raise S1kitError(f"server URL {u!r} is invalid: expected http://host:port")
         urls = [u.rstrip("/").removesuffix("/v1") for u in urls]
         api_key = api_key or os.environ.get("S1KIT_API_KEY") or None
-        card = _model_card(urls[0], api_key, server_model)
+        cards, down = _model_cards(urls, api_key, server_model)
+        card = next(iter(cards.values()))
         model_id = server_model or str(card.get("id") or "default")
         if tokenizer is None:
             tokenizer = os.environ.get("S1KIT_TOKENIZER") or _local_path(card)
@@ -148,7 +163,7 @@ class OpenAIEngine:
             )
         tok = tokenizer if not isinstance(tokenizer, str | os.PathLike) else load_tokenizer(tokenizer)
         ctx = n_ctx or _positive_int(card.get("max_model_len")) or 4096
-        return cls(
+        engine = cls(
             urls,
             tok,
             server_model=model_id,
@@ -160,12 +175,17 @@ class OpenAIEngine:
             max_in_flight=max_in_flight,
             prompt_kind=prompt_kind,
         )
+        for i, why in down.items():
+            engine.pool.mark_down(i, why)
+        if tokenizer_check:
+            _check_tokenizer(engine, next(iter(cards)))
+        return engine
 
     def open(self, prompts: Sequence[Sequence[int]], sampling: SamplingParams) -> Any:
         raise S1kitError("the openai backend has no step-level access: use round-by-round forcing")
 
     def close(self) -> None:
-        self._http.close()
+        self.pool.close()
 
     # -- one round ------------------------------------------------------------------------------------
     def complete(
@@ -182,7 +202,7 @@ class OpenAIEngine:
         if n <= 0:
             return RoundResult([], length=True)
         body = self._body(list(prompt), n, stop, sampling)
-        data = self._post(body, list(prompt))
+        idx, data = self._post(body, list(prompt))
         choice = _first_choice(data)
         text = choice.get("text")
         if not isinstance(text, str):
@@ -190,6 +210,7 @@ class OpenAIEngine:
         finish = choice.get("finish_reason")
         ids = choice.get("token_ids")
         tokens = _valid_ids(ids, self.tokenizer.vocab_size) if ids is not None else None
+        self.pool.count(idx, len(tokens) if tokens is not None else _usage_tokens(data))
         if tokens is not None:
             if finish == "stop" and not stop_suffix(tokens, stop):
                 return RoundResult(tokens, stopped=True)  # stopped on a stop the ids leave out
@@ -222,53 +243,101 @@ class OpenAIEngine:
         if sampling.logit_bias:  # OpenAI's, also taken by vLLM and llama.cpp's server (-100 bans)
             body["logit_bias"] = {str(t): max(-100.0, b) for t, b in sampling.logit_bias}
         if sampling.seed is not None:  # a different but reproducible seed for every round
-            body["seed"] = (sampling.seed * 1_000_003 + len(prompt)) % (2**31)
+            body["seed"] = round_seed(sampling.seed, len(prompt))
         return body
 
     # -- transport ------------------------------------------------------------------------------------
-    def _post(self, body: dict[str, Any], prompt: list[int]) -> dict[str, Any]:
-        last = "no attempt"
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                time.sleep(min(30.0, self.backoff * 2 ** (attempt - 1)) * (0.5 + random.random()))
-            idx = self._pick(prompt)
-            body["prompt"] = prompt if self.prompt_kind != "text" else self.tokenizer.decode(prompt)
-            try:
-                with self._slots:
-                    self.requests_sent += 1
-                    r = self._http.post(f"{self.urls[idx]}/v1/completions", json=body)
-            except httpx.TransportError as e:  # refused, reset, timed out, cut mid-body
-                last = f"{type(e).__name__}: {e}"
-                continue
-            finally:
-                with self._lock:
-                    self._in_flight[idx] -= 1
-            if r.status_code == 200:
-                try:
-                    data = r.json()
-                except ValueError:
-                    last = "a response that is not JSON"
-                    continue
-                if self.prompt_kind == "auto":
-                    self.prompt_kind = "ids"
-                return data
-            if self.prompt_kind == "auto" and r.status_code in (400, 422, 500) and "prompt" in r.text:
-                # No token-id prompts here (llama-cpp-python's server answers 500 to them): send text.
-                self.prompt_kind = "text"
-                return self._post(body, prompt)
-            if r.status_code not in RETRY_STATUS:
-                raise S1kitError(f"{self.urls[idx]} answered {r.status_code}: {_error_message(r)}")
-            last = f"HTTP {r.status_code}: {_error_message(r)}"
-        raise S1kitError(f"completion request failed after {self.max_retries + 1} attempts; last: {last}")
+    def _post(self, body: dict[str, Any], prompt: list[int]) -> tuple[int, dict[str, Any]]:
+        """Send one completion (failing over between servers); the index of the server that answered
+        and its JSON."""
 
-    def _pick(self, prompt: list[int]) -> int:
-        """The least-loaded server; among equals, the one this prompt's start hashes to."""
-        n = len(self.urls)
-        home = zlib.crc32(repr(prompt[:64]).encode()) % n
-        with self._lock:
-            idx = min(range(n), key=lambda i: (self._in_flight[i], (i - home) % n))
-            self._in_flight[idx] += 1
-        return idx
+        def with_prompt() -> dict[str, Any]:
+            text = self.prompt_kind == "text"
+            return {**body, "prompt": self.tokenizer.decode(prompt) if text else prompt}
+
+        def refuses_ids(r: httpx.Response) -> bool:
+            # No token-id prompts here (llama-cpp-python's server answers 500 to them): send text.
+            return self.prompt_kind == "auto" and r.status_code in (400, 422, 500) and "prompt" in r.text
+
+        key = repr(prompt[:64]).encode()
+        idx, r = self.pool.send("/v1/completions", with_prompt, key=key, final=refuses_ids)
+        if r.status_code == 200:
+            if self.prompt_kind == "auto":
+                self.prompt_kind = "ids"
+            return idx, r.json()
+        if refuses_ids(r):
+            self.prompt_kind = "text"
+            return self._post(body, prompt)
+        raise S1kitError(f"{self.urls[idx]} answered {r.status_code}: {error_message(r)}")
+
+
+def _model_cards(
+    urls: Sequence[str], api_key: str | None, wanted: str | None
+) -> tuple[dict[int, dict[str, Any]], dict[int, str]]:
+    """The model card of every reachable server (by index), and why the others could not be reached.
+
+    One server unreachable is tolerated (a sharded sweep resumed while a server is down); none
+    reachable, or servers serving different models, is an error.
+    """
+    cards: dict[int, dict[str, Any]] = {}
+    down: dict[int, str] = {}
+    for i, url in enumerate(urls):
+        try:
+            cards[i] = _model_card(url, api_key, wanted, retries=5 if len(urls) == 1 else 1)
+        except S1kitError as e:
+            if not str(e).startswith("cannot reach"):
+                raise
+            down[i] = str(e)
+    if not cards:
+        raise S1kitError(f"cannot reach any of the servers: {'; '.join(down.values())}")
+    ids = {urls[i]: c.get("id") for i, c in cards.items()}
+    if len(set(ids.values())) > 1:
+        served = ", ".join(f"{u} serves {m!r}" for u, m in ids.items())
+        raise S1kitError(f"the servers serve different models ({served}): expected one model on every server")
+    return cards, down
+
+
+def _check_tokenizer(engine: OpenAIEngine, idx: int) -> None:
+    """Refuse a tokenizer that does not match the served model: the server must accept the last id of
+    the local vocabulary, and (where it reports prompt ids) encode a probe text as the tokenizer does."""
+    tok, url = engine.tokenizer, engine.urls[idx]
+    probe = tok.encode(PROBE)
+    body = {"model": engine.server_model, "max_tokens": 1, "temperature": 0.0, "return_token_ids": True}
+    try:
+        r = engine.pool.http.post(f"{url}/v1/completions", json={**body, "prompt": [tok.vocab_size - 1]})
+        if r.status_code in (400, 422) and "vocab" in r.text.lower():
+            raise S1kitError(
+                f"the tokenizer does not match the model at {url}: it has {tok.vocab_size} tokens and the "
+                f"server refuses id {tok.vocab_size - 1} ({error_message(r)}); pass --tokenizer for the served model"
+            )
+        r = engine.pool.http.post(
+            f"{url}/v1/completions", json={**body, "prompt": PROBE, "add_special_tokens": False}
+        )
+    except httpx.TransportError:
+        return  # the server went away: the sweep's own requests will fail over
+    if r.status_code != 200:
+        return
+    try:
+        choice = r.json()["choices"][0]
+        served = choice.get("prompt_token_ids") or r.json().get("prompt_token_ids")
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return
+    if isinstance(served, list) and served and served[-len(probe) :] != probe:
+        raise S1kitError(
+            f"the tokenizer does not match the model at {url}: a probe text encodes to {len(probe)} ids "
+            f"here and {len(served)} there (first differing at {_first_diff(probe, served)}); "
+            "pass --tokenizer for the served model"
+        )
+
+
+def _first_diff(a: list[int], b: list[int]) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+
+
+def _usage_tokens(data: dict[str, Any]) -> int:
+    usage = data.get("usage") if isinstance(data, dict) else None
+    n = usage.get("completion_tokens") if isinstance(usage, dict) else None
+    return n if isinstance(n, int) and n >= 0 else 0
 
 
 def _model_card(url: str, api_key: str | None, wanted: str | None, retries: int = 5) -> dict[str, Any]:
@@ -285,7 +354,7 @@ def _model_card(url: str, api_key: str | None, wanted: str | None, retries: int 
             time.sleep(0.2 * 2**attempt)
             continue
         if r.status_code != 200:
-            raise S1kitError(f"{url}/v1/models answered {r.status_code}: {_error_message(r)}")
+            raise S1kitError(f"{url}/v1/models answered {r.status_code}: {error_message(r)}")
         break
     try:
         cards = [c for c in r.json().get("data", []) if isinstance(c, dict)]
@@ -319,13 +388,3 @@ def _valid_ids(ids: Any, vocab: int) -> list[int] | None:
     if not isinstance(ids, list) or not all(type(i) is int and 0 <= i < vocab for i in ids):
         return None
     return ids
-
-
-def _error_message(r: httpx.Response) -> str:
-    try:
-        err = r.json().get("error")
-        msg = err.get("message") if isinstance(err, dict) else err or r.json().get("detail")
-    except (ValueError, AttributeError):
-        msg = None
-    text = str(msg) if msg else r.text
-    return " ".join(text.split())[:300] or r.reason_phrase

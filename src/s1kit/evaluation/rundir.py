@@ -6,7 +6,9 @@ A run folder holds:
   its ``fingerprint``; ``resolved``: the reasoning format, engine and model actually used; ``versions``);
 * ``records.jsonl`` — one JSON object per problem × setting × sample, appended and flushed (fsync) as
   each batch finishes;
-* ``summary.json`` and PNG plots, recomputed from the records (:mod:`s1kit.evaluation.metrics`, :mod:`s1kit.evaluation.plots`).
+* ``summary.json`` and PNG plots, recomputed from the records (:mod:`s1kit.evaluation.metrics`, :mod:`s1kit.evaluation.plots`);
+* ``servers.json`` (a sweep over servers only) — per server: requests, failures, completion tokens and
+  tokens/s, one entry per session (a resumed run adds one).
 
 Record schema (one line of ``records.jsonl``):
 
@@ -54,6 +56,7 @@ import yaml
 from s1kit.errors import S1kitError
 
 CONFIG, RECORDS, SUMMARY, LOCK = "config.yaml", "records.jsonl", "summary.json", ".lock"
+SERVERS = "servers.json"
 
 
 def fingerprint(identity: dict[str, Any]) -> str:
@@ -195,6 +198,8 @@ def write_config(out: Path, identity: dict[str, Any], gen: Any) -> None:
         "model": _model_version(str(identity.get("model", ""))),
         "context_length": getattr(engine, "context_length", None),
     }
+    if hasattr(engine, "describe"):  # engine options, and how a thinking cap is enforced (vllm)
+        resolved["engine_options"] = engine.describe()
     doc = {
         "fingerprint": fingerprint(identity),
         "identity": identity,
@@ -204,3 +209,20 @@ def write_config(out: Path, identity: dict[str, Any], gen: Any) -> None:
     tmp = out / (CONFIG + ".tmp")
     tmp.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
     os.replace(tmp, out / CONFIG)
+
+
+def write_server_report(out: Path, engine: Any, session: str) -> None:
+    """Per-server throughput of a sweep over several servers into ``servers.json`` (engines that report it)."""
+    report = getattr(engine, "server_report", None)
+    if report is None:
+        return
+    path = out / SERVERS
+    try:
+        doc = json.loads(path.read_text()) if path.is_file() else {}
+    except json.JSONDecodeError:
+        doc = {}
+    sessions = [s for s in doc.get("sessions", []) if isinstance(s, dict) and s.get("session") != session]
+    sessions.append({"session": session, **report()})
+    tmp = out / (SERVERS + ".tmp")
+    tmp.write_text(json.dumps({"sessions": sessions}, indent=2))
+    os.replace(tmp, path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from s1kit.evaluation.rundir import (
     lock_run_dir,
     read_records,
     write_config,
+    write_server_report,
 )
 from s1kit.generation.completion import Completion
 from s1kit.generation.sampling import SamplingParams
@@ -124,6 +126,7 @@ def _resume(
             if generator is None:
                 generator = load_generator(config)
             write_config(out, identity, generator)
+            session = time.strftime("%Y-%m-%dT%H:%M:%S")
             with (out / RECORDS).open("a", encoding="utf-8") as f:
                 for b in todo:
                     new = _run_batch(generator, pool, task, config, b, done)
@@ -131,6 +134,7 @@ def _resume(
                         f.write(json.dumps(rec, ensure_ascii=False) + "\n")
                     f.flush()
                     os.fsync(f.fileno())
+                    write_server_report(out, generator.engine, session)
                     records += new
                     done.update(r["key"] for r in new)
                     correct += sum(bool(r["correct"]) for r in new)
