@@ -21,8 +21,8 @@ from importlib import resources
 from typing import Any, Literal
 
 from s1kit.errors import S1kitError
+from s1kit.grading.judge import Kind as GradeKind  # the grading kinds are defined once, by the grader
 
-GradeKind = Literal["math", "aime", "gpqa"]
 PromptStyle = Literal["s1", "boxed"]
 PROMPT_STYLES: tuple[str, ...] = ("s1", "boxed")
 
@@ -108,6 +108,7 @@ TASKS: dict[str, tuple[str, str]] = {
     "gpqa_diamond": ("s1kit.tasks.gpqa", "1"),
     "gsm8k": ("s1kit.tasks.builtin", "1"),
     "custom": ("s1kit.tasks.custom", "1"),
+    "toy": ("s1kit.toy.task", "1"),  # generated running-sum problems (docs/toy.md)
 }
 
 
@@ -115,7 +116,7 @@ def get_task(name: str, **opts: Any) -> Task:
     """Load a task by name.
 
     Args:
-        name: one of ``aime24``, ``aime25``, ``math500``, ``gpqa_diamond``, ``gsm8k``, ``custom``.
+        name: one of ``aime24``, ``aime25``, ``math500``, ``gpqa_diamond``, ``gsm8k``, ``custom``, ``toy``.
         **opts: task options: ``seed`` for ``gpqa_diamond`` (option shuffle); ``path``,
             ``question_field``, ``answer_field``, ``id_field``, ``kind`` for ``custom``.
 

@@ -1,0 +1,240 @@
+"""The toy reasoning task: a running sum mod 10 over K digits, where thinking is necessary.
+
+A problem is K digits; the answer is their sum mod 10. A worked trace writes one line per step, the
+digit it adds and the running sum (``3>3``, ``1>4``, ``4>8``, ...), so every step is a local
+operation (copy the next digit, add it to the previous sum mod 10) and the answer is the last
+line: it cannot be computed without all K steps. With fewer than K steps of thinking the best a
+model can do is guess (10%), so accuracy rises with the thinking budget.
+
+The training pool (the s1K schema, see :func:`pool_rows`) mixes three kinds of trace:
+
+* ``full``: all K steps, then the answer;
+* ``lazy``: stops after j < K steps and answers the running sum so far (a guess, usually wrong), so
+  the trained model sometimes stops too early;
+* ``resume``: stops after j < K steps, writes "Wait", resumes and finishes: the correction budget
+  forcing's "Wait" triggers at inference.
+
+and a few broken rows (an API error stored as a trace, a trace cut before its answer) for the quality
+filter. Everything is drawn from a seeded ``random.Random``: the same seed gives the same bytes.
+
+Example:
+    >>> p = ToyProblem((3, 1, 4, 1, 5))
+    >>> p.question, p.answer
+    ('Sum mod 10: 3 1 4 1 5', '4')
+    >>> worked_trace(p)
+    '3>3\\n1>4\\n4>8\\n1>9\\n5>4'
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from s1kit.errors import S1kitError
+
+QUESTION_PREFIX = "Sum mod 10:"
+WAIT = "Wait"
+ANSWER_TEMPLATE = "Final Answer: {}"
+TraceKind = Literal["full", "lazy", "resume", "api_error", "cut"]
+
+
+@dataclass(frozen=True)
+class ToyProblem:
+    """K digits whose sum mod 10 is the answer."""
+
+    digits: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if not self.digits or any(not 0 <= d <= 9 for d in self.digits):
+            raise S1kitError(f"a toy problem needs one or more digits 0-9, got {self.digits!r}")
+
+    @property
+    def k(self) -> int:
+        return len(self.digits)
+
+    @property
+    def question(self) -> str:
+        return f"{QUESTION_PREFIX} {' '.join(map(str, self.digits))}"
+
+    @property
+    def sums(self) -> list[int]:
+        """The running sums mod 10, one per step."""
+        out, s = [], 0
+        for d in self.digits:
+            s = (s + d) % 10
+            out.append(s)
+        return out
+
+    @property
+    def answer(self) -> str:
+        return str(self.sums[-1])
+
+
+def parse_question(question: str) -> ToyProblem | None:
+    """The problem a question states, or None when it is not a toy question."""
+    if not question.startswith(QUESTION_PREFIX):
+        return None
+    parts = question[len(QUESTION_PREFIX) :].split()
+    if not parts or any(len(p) != 1 or not p.isdigit() for p in parts):
+        return None
+    return ToyProblem(tuple(int(p) for p in parts))
+
+
+def step_lines(p: ToyProblem, start: int = 0, stop: int | None = None) -> list[str]:
+    """The worked lines of steps ``start`` to ``stop`` (0-based, end excluded)."""
+    sums = p.sums
+    return [f"{p.digits[i]}>{sums[i]}" for i in range(start, p.k if stop is None else stop)]
+
+
+def worked_trace(p: ToyProblem) -> str:
+    """The full trace: one line per step."""
+    return "\n".join(step_lines(p))
+
+
+def make_trace(p: ToyProblem, kind: TraceKind, stop_after: int) -> tuple[str, str]:
+    """(thinking, attempt) of one kind; ``stop_after`` is j, the step a lazy or resumed trace stops at."""
+    if kind in ("lazy", "resume") and not 1 <= stop_after < p.k:
+        raise S1kitError(f"a {kind} trace stops after 1..{p.k - 1} steps, got {stop_after}")
+    if kind == "full":
+        return worked_trace(p), ANSWER_TEMPLATE.format(p.answer)
+    if kind == "lazy":
+        return "\n".join(step_lines(p, 0, stop_after)), ANSWER_TEMPLATE.format(p.sums[stop_after - 1])
+    if kind == "resume":
+        lines = step_lines(p, 0, stop_after) + [WAIT] + step_lines(p, stop_after)
+        return "\n".join(lines), ANSWER_TEMPLATE.format(p.answer)
+    if kind == "api_error":
+        return "Error code: 429 - rate limit exceeded, retry later", ""
+    if kind == "cut":
+        return "\n".join(step_lines(p, 0, stop_after or 1)), ""
+    raise S1kitError(f"unknown trace kind {kind!r}")
+
+
+def random_problem(rng: random.Random, k_min: int, k_max: int) -> ToyProblem:
+    k = rng.randint(k_min, k_max)
+    return ToyProblem(tuple(rng.randrange(10) for _ in range(k)))
+
+
+def check_range(k_min: int, k_max: int) -> None:
+    if not 1 <= k_min <= k_max <= 40:
+        raise S1kitError(f"toy difficulty k_min={k_min}, k_max={k_max}: expected 1 <= k_min <= k_max <= 40")
+
+
+def eval_problems(seed: int, n: int, k_min: int, k_max: int) -> list[ToyProblem]:
+    """``n`` evaluation problems, K spread evenly over [k_min, k_max] (cycled), digits drawn from ``seed``."""
+    check_range(k_min, k_max)
+    if n < 1:
+        raise S1kitError(f"toy task n={n}: expected a positive number of problems")
+    rng = random.Random(f"toy-eval-{seed}")
+    ks = [k_min + i % (k_max - k_min + 1) for i in range(n)]
+    return [ToyProblem(tuple(rng.randrange(10) for _ in range(k))) for k in ks]
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """What the training pool holds.
+
+    Attributes:
+        size: rows in the pool.
+        k_min, k_max: difficulty range (steps per problem), uniform.
+        lazy: share of traces that stop early and guess.
+        resume: share of traces that stop early, write "Wait" and finish correctly.
+        broken: share of rows an s1-style quality filter should drop (API errors, cut traces).
+    """
+
+    size: int = 3000
+    k_min: int = 1
+    k_max: int = 12
+    lazy: float = 0.3
+    resume: float = 0.15
+    broken: float = 0.03
+
+    def __post_init__(self) -> None:
+        check_range(self.k_min, self.k_max)
+        if self.size < 1:
+            raise S1kitError(f"pool size={self.size}: expected a positive integer")
+        shares = (self.lazy, self.resume, self.broken)
+        if any(not 0 <= s <= 1 for s in shares) or sum(shares) > 1:
+            raise S1kitError(
+                f"trace shares lazy/resume/broken={shares}: expected shares in [0, 1] summing <= 1"
+            )
+
+
+def _kind(rng: random.Random, spec: PoolSpec, k: int) -> TraceKind:
+    u = rng.random()
+    if u < spec.broken:
+        return "api_error" if rng.random() < 0.5 else "cut"
+    u -= spec.broken
+    if k > 1 and u < spec.lazy:
+        return "lazy"
+    if k > 1 and u < spec.lazy + spec.resume:
+        return "resume"
+    return "full"
+
+
+def pool_rows(seed: int, spec: PoolSpec | None = None) -> list[dict[str, Any]]:
+    """The training pool in the s1K schema, plus ``answer`` (the gold) and ``msc`` (the domain: K)."""
+    spec = spec or PoolSpec()
+    rng = random.Random(f"toy-pool-{seed}")
+    rows = []
+    for i in range(spec.size):
+        p = random_problem(rng, spec.k_min, spec.k_max)
+        kind = _kind(rng, spec, p.k)
+        j = rng.randint(1, p.k - 1) if p.k > 1 else 1
+        thinking, attempt = make_trace(p, kind, j)
+        rows.append(
+            {
+                "id": f"toy-{seed}-{i}",
+                "question": p.question,
+                "answer": p.answer,
+                "solution": worked_trace(p) + "\n" + ANSWER_TEMPLATE.format(p.answer),
+                "cot_type": "math",
+                "source_type": "s1kit/toy",
+                "msc": f"K{p.k:02d}",
+                "metadata": {"k": p.k, "trace": kind, "stop_after": j if kind != "full" else None},
+                "thinking_trajectories": [thinking],
+                "attempt": attempt,
+            }
+        )
+    return rows
+
+
+def solver_rows(rows: Iterable[dict[str, Any]], suffix: str) -> list[dict[str, Any]]:
+    """Rows that teach a trivial solver to answer at once (no worked steps) a question plus ``suffix``."""
+    return [
+        {
+            "question": r["question"] + suffix,
+            "thinking_trajectories": ["."],
+            "attempt": ANSWER_TEMPLATE.format(r["answer"]),
+        }
+        for r in rows
+    ]
+
+
+def write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
+__all__ = [
+    "ANSWER_TEMPLATE",
+    "QUESTION_PREFIX",
+    "WAIT",
+    "PoolSpec",
+    "ToyProblem",
+    "eval_problems",
+    "make_trace",
+    "parse_question",
+    "pool_rows",
+    "solver_rows",
+    "worked_trace",
+    "write_jsonl",
+]
