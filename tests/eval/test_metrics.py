@@ -6,13 +6,14 @@ import math
 
 import pytest
 
+import s1kit
+from s1kit.evaluation.at_k import Samples, majority_credit, samples_by_setting
 from s1kit.evaluation.metrics import (
     accuracy,
     by_field,
     control,
     k_values,
     maj_at_k,
-    majority_correct,
     parallel_curves,
     pass_at_k,
     performance,
@@ -21,6 +22,7 @@ from s1kit.evaluation.metrics import (
     thinking_stats,
     wilson,
 )
+from s1kit.grading.judge import equivalent
 
 
 def rec(pid, correct, tokens=100, *, sample=0, extracted=None, cap=128, lo=0, sid=None, meta=None):
@@ -36,7 +38,7 @@ def rec(pid, correct, tokens=100, *, sample=0, extracted=None, cap=128, lo=0, si
         "setting": setting,
         "sample": sample,
         "correct": correct,
-        "extracted": extracted if extracted is not None else ("gold" if correct else "x"),
+        "extracted": extracted if extracted is not None else ("5" if correct else "6"),
         "thinking_tokens": tokens,
         "meta": meta or {},
     }
@@ -86,21 +88,62 @@ def test_pass_at_k_by_hand():
     assert k_values(4) == [1, 2, 4] and k_values(6) == [1, 2, 4, 6] and k_values(1) == [1]
 
 
+def one_problem(labels, correct):
+    return Samples(tuple({"correct": c} for c in correct), tuple(labels))
+
+
 def test_majority_vote_by_hand():
-    C = "\x00correct"
-    assert majority_correct([C, C, "7"]) == 1.0
-    assert majority_correct(["7", "7", C]) == 0.0
-    assert majority_correct([C, "7"]) == 0.5  # tie: expected credit of a random tie-break
-    assert majority_correct([None, None]) == 0.0
+    T, F = True, False
+    assert majority_credit([0, 0, 1], [T, T, F]) == 1.0
+    assert majority_credit([1, 1, 0], [F, F, T]) == 0.0
+    assert majority_credit([0, 1], [T, F]) == 0.5  # tie: expected credit of the first-come rule, random order
+    assert majority_credit([None, None], [F, F]) == 0.0
+    assert majority_credit([0, 0, 1], [T, F, F]) == 1.0  # the winning cluster's FIRST sample decides
     # samples: correct, correct, wrong "7", wrong "7". maj@2 over the 6 pairs: CC=1 (1 pair),
     # 77=0 (1 pair), C7 ties=0.5 (4 pairs) -> (1 + 0 + 2) / 6 = 0.5; maj@4 is a 2-2 tie = 0.5;
     # maj@3: {C,C,7} x2 -> 1, {C,7,7} x2 -> 0 -> 0.5
-    keys = [C, C, "7", "7"]
-    assert maj_at_k(keys, 2) == pytest.approx(0.5)
-    assert maj_at_k(keys, 3) == pytest.approx(0.5)
-    assert maj_at_k(keys, 4) == pytest.approx(0.5)
-    keys = [C, "7", "8", "9"]  # plurality of one each: 4-way tie at k=4 -> 1/4
-    assert maj_at_k(keys, 4) == pytest.approx(0.25)
+    s = one_problem([0, 0, 1, 1], [T, T, F, F])
+    assert maj_at_k(s, 2) == pytest.approx(0.5)
+    assert maj_at_k(s, 3) == pytest.approx(0.5)
+    assert maj_at_k(s, 4) == pytest.approx(0.5)
+    s = one_problem([0, 1, 2, 3], [T, F, F, F])  # plurality of one each: 4-way tie at k=4 -> 1/4
+    assert maj_at_k(s, 4) == pytest.approx(0.25)
+
+
+def test_the_vote_never_sees_the_gold():
+    """The case where the old gold-aware vote and the new one differ.
+
+    Gold 2; five samples answer 2, 2.0, \\frac{1}{3}, \\dfrac{1}{3}, 1/3. The old vote merged every CORRECT
+    answer into one vote (it looked at the gold) but split wrong answers by their text: correct 2 votes
+    against three wrong answers of one vote each, so maj@5 was credited as correct. A voter without the
+    gold sees three samples saying one third and two saying 2: one third wins, and maj@5 is wrong.
+    """
+    texts = ["2", "2.0", r"\frac{1}{3}", r"\dfrac{1}{3}", "1/3"]
+    correct = [True, True, False, False, False]
+    rs = [rec("p", c, sample=i, extracted=t) for i, (t, c) in enumerate(zip(texts, correct, strict=True))]
+
+    def gold_aware_key(r):  # the old metrics.vote_key, kept here as the reference it replaced
+        return "\x00correct" if r["correct"] else " ".join(r["extracted"].split())
+
+    old = [gold_aware_key(r) for r in rs]
+    assert max(set(old), key=old.count) == "\x00correct"  # the old vote: credited correct
+
+    def in_process(pairs, kind):  # the grader's own equivalence (trusted, fixed answers)
+        return [equivalent(a, b, kind) for a, b in pairs]
+
+    (problem,) = samples_by_setting({"s": rs}, equal=in_process)["s"]
+    assert problem.labels == (
+        0,
+        0,
+        1,
+        1,
+        1,
+    )  # 2 = 2.0; one third three ways (normalised text, then math-verify)
+    assert (
+        s1kit.vote(texts, extract=False, equal=in_process) == r"\frac{1}{3}"
+    )  # what a gold-free voter picks
+    assert maj_at_k(problem, 5) == 0.0
+    assert parallel_curves(rs, equal=in_process)["maj@k"][5] == 0.0
 
 
 def test_parallel_curves_from_records():

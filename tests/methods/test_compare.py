@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from s1kit.cli.report import format_table
+from s1kit.evaluation.metrics import summarize
 from s1kit.methods import compare, grid
 
 
@@ -23,7 +25,7 @@ def rec(method, cap, pid, sample, correct, think, extracted=None, params=None, *
         "method": method,
         "sample": sample,
         "correct": correct,
-        "extracted": extracted or ("ok" if correct else f"bad{sample}"),
+        "extracted": extracted or ("1" if correct else f"{100 + sample}"),
         "thinking_tokens": think,
         "method_info": info,
     }
@@ -73,7 +75,38 @@ def test_parallel_lines_and_iso_compute_grid(tmp_path):
 def test_best_of_n_lines_per_scorer():
     rs = [rec("best_of_n", 64, "a", s, s == 1, 50, scores={"mean_logprob": -s}) for s in range(2)]
     labels = {ln.label for ln in compare.method_lines(rs)}
-    assert labels == {"best_of_n maj @64", "best_of_n best-of-N mean_logprob @64",
-                      "best_of_n weighted vote mean_logprob @64"}  # fmt: skip
+    assert labels == {
+        "best_of_n",
+        "best_of_n maj @64",
+        "best_of_n best-of-N mean_logprob @64",
+        "best_of_n weighted vote mean_logprob @64",
+    }  # fmt: skip  (the cap curve, then per k)
     best = next(ln for ln in compare.method_lines(rs) if "best-of-N" in ln.label)
     assert [a for _, a, _ in best.points] == [50.0, pytest.approx(0.0)]  # picks sample 0 (score 0): wrong
+
+
+def test_one_scaling_per_curve_everywhere():
+    """Issue 11 item 5: ``s1kit eval`` (summary.json, format_table) and ``s1kit report`` (the methods table)
+    print the same per-curve Control / Scaling / Performance, each labelled with its curve."""
+    rs = []
+    for n_ignore, accs in ((0, (0, 1, 1)), (1, (1, 1, 0))):  # two curves of a budget-forcing sweep
+        for cap, correct in zip((100, 200, 400), accs, strict=True):
+            budget = {"num_ignore": n_ignore, "ignore_strings": ["Wait"]}
+            r = rec("budget_forcing", cap, "a", 0, bool(correct), cap // 2)
+            r["setting"]["budget"].update(budget)
+            r["setting"]["id"] += f":{n_ignore}"
+            rs.append(r)
+    summary = summarize(rs)
+    figures = summary["curves"]["budget_forcing"]
+    assert list(figures) == ["budget_forcing", "budget_forcing +1 Wait"]
+    # slopes per 1,000 tokens over (50, 100, 200) tokens: 0 -> 100 -> 100 and 100 -> 100 -> 0
+    assert figures["budget_forcing"]["scaling"] == pytest.approx((2000 + 2000 / 3 + 0) / 3)
+    assert figures["budget_forcing +1 Wait"]["scaling"] == pytest.approx((0 - 2000 / 3 - 1000) / 3)
+    assert summary["scaling"] is None  # no single slope across two curves
+    lines = {ln.label: ln for ln in compare.method_lines(rs)}
+    table, printed = compare.format_methods_table(list(lines.values())), format_table(summary)
+    for label, fig in figures.items():
+        assert lines[label].scaling == fig["scaling"] and lines[label].control == fig["control"] == 1.0
+        row = next(r for r in table.splitlines() if r[:52].rstrip() == label)
+        assert f"{fig['scaling']:.1f}" in row
+        assert f"curve {label}: Control 100%  Scaling {fig['scaling']:.1f}" in printed

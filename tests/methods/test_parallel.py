@@ -12,7 +12,9 @@ from tests.methods.scripted import Script, scripted_generator
 
 from s1kit import Budget, SamplingParams
 from s1kit.errors import S1kitError
+from s1kit.evaluation.at_k import k_curve, samples_by_setting, select_at_k, vote_weight
 from s1kit.evaluation.runner import EvalConfig, Setting
+from s1kit.grading.vote import vote
 from s1kit.methods import parallel
 from s1kit.methods.parallel import TokenStats
 
@@ -33,29 +35,34 @@ P = [rec("p", 0, True, "1", s=0.9), rec("p", 1, False, "2", s=0.1), rec("p", 2, 
      rec("p", 3, True, "1", s=0.3)]  # fmt: skip
 
 
-def test_majority_and_weighted_vote_pure():
-    assert parallel.majority(["a", "b", "b", None]) == "b"
-    assert parallel.majority(["a", "b"]) == "a"  # tie: first seen
-    assert parallel.majority([None, None]) is None
-    assert parallel.weighted_vote(["a", "b", "b"], [0.9, 0.3, 0.3]) == "a"
-    assert parallel.best_scored([0.1, 0.7, 0.7]) == 1
+def one(records):
+    (problem,) = samples_by_setting({"s": records})["s"]  # plain numbers: clustered without any worker
+    return problem
+
+
+def test_votes_cluster_without_the_gold():
+    assert one(P).labels == (0, 1, 1, 0)
+    assert vote(["1", "2", "2", None], extract=False) == "2"
+    assert vote(["1", "2"], extract=False) == "1"  # tie: the cluster whose first voter comes first
+    assert vote([None, None]) is None
+    assert vote(["1", "2", "2"], weights=[0.9, 0.3, 0.3], extract=False) == "1"
 
 
 def test_maj_at_k_by_hand():
     # k=1: 2 of 4 correct -> 0.5. k=2: 6 pairs; {0,3} correct (1), {1,2} wrong (0), 4 mixed ties (0.5) -> 0.5
     # k=4: 2-2 tie -> 0.5.
-    assert parallel.select_at_k(P, 1, "majority") == 0.5
-    assert parallel.select_at_k(P, 2, "majority") == 0.5
-    assert parallel.select_at_k(P, 4, "majority") == 0.5
+    assert select_at_k(one(P), 1, "majority") == 0.5
+    assert select_at_k(one(P), 2, "majority") == 0.5
+    assert select_at_k(one(P), 4, "majority") == 0.5
 
 
 def test_best_of_k_and_weighted_by_hand():
     # best-of-4 picks sample 0 (0.9): correct. best-of-2 over 6 pairs: the best of each pair is correct
     # unless the pair is {1,2}: 5/6.
-    assert parallel.select_at_k(P, 4, "best", "s") == 1.0
-    assert parallel.select_at_k(P, 2, "best", "s") == pytest.approx(5 / 6)
+    assert select_at_k(one(P), 4, "best", "s") == 1.0
+    assert select_at_k(one(P), 2, "best", "s") == pytest.approx(5 / 6)
     # weighted vote at k=4: correct 0.9+0.3=1.2 beats wrong 0.1+0.2=0.3
-    assert parallel.select_at_k(P, 4, "weighted", "s") == 1.0
+    assert select_at_k(one(P), 4, "weighted", "s") == 1.0
 
 
 def test_curve_compute_is_k_times_mean_sample_tokens():
@@ -64,13 +71,14 @@ def test_curve_compute_is_k_times_mean_sample_tokens():
     assert [k for k, _, _ in pts] == [1, 2, 4]
     assert [c for _, c, _ in pts] == [150.0, 300.0, 600.0]
     assert pts[0][2] == pytest.approx(100 * (0.5 + 0.25) / 2)
+    assert pts == k_curve(samples_by_setting({"s": rs})["s"], "majority")  # one implementation
 
 
 def test_scorers_on_fixed_inputs():
     st = TokenStats(logprobs=(-1.0, -3.0), certainties=(2.0, 4.0))
     assert parallel.mean_logprob(st) == -2.0 and parallel.self_certainty(st) == 3.0
     assert parallel.mean_logprob(TokenStats((), ())) == 0.0
-    assert parallel.vote_weight("mean_logprob", -2.0) == pytest.approx(math.exp(-2))
+    assert vote_weight("mean_logprob", -2.0) == pytest.approx(math.exp(-2))
     lp, cert = parallel.step_stats(np.log(np.array([0.5, 0.25, 0.25])), 1, 3)
     assert lp == pytest.approx(math.log(0.25))
     assert cert == pytest.approx(-math.log(3) - np.mean(np.log([0.5, 0.25, 0.25])))  # KL(U || p)

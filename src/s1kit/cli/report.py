@@ -28,7 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def format_table(summary: dict[str, Any]) -> str:
-    """One line per setting: accuracy with its 95% interval, mean thinking tokens, Control."""
+    """One line per setting (accuracy with its 95% interval, mean thinking tokens, Control), then one line
+    per curve with the paper's Control, Scaling and Performance (``summary["curves"]``, the figures of
+    :func:`s1kit.evaluation.metrics.curves` that ``s1kit report``'s methods table prints too)."""
     rows = [f"{'setting':28} {'n':>5} {'accuracy':>9} {'95% CI':>15} {'think':>7} {'control':>8}"]
     for s in summary["settings"]:
         lo, hi = s["ci95"]
@@ -36,13 +38,20 @@ def format_table(summary: dict[str, Any]) -> str:
             f"{s['setting']['label'][:28]:28} {s['n']:>5} {100 * s['accuracy']:>8.1f}% "
             f"{f'[{100 * lo:.1f}, {100 * hi:.1f}]':>15} {s['mean_thinking_tokens']:>7.0f} {100 * s['control']:>7.0f}%"
         )
-    scal = summary.get("scaling")
-    perf = summary.get("performance")
-    rows.append(
-        f"Control {100 * summary['control']:.0f}%  "
-        f"Scaling {'n/a (one setting)' if scal is None else f'{scal:.2f}'} ({summary['scaling_unit']})  "
-        f"Performance {0 if perf is None else perf:.1f}%"
-    )
+    found = [
+        (label, c) for by_label in (summary.get("curves") or {}).values() for label, c in by_label.items()
+    ]
+    if not found:  # a summary written before curves existed
+        scal, perf = summary.get("scaling"), summary.get("performance")
+        found = [("all settings", {"control": summary["control"], "scaling": scal, "performance": perf})]
+    unit = summary.get("scaling_unit", "accuracy points per 1000 thinking tokens")
+    for label, c in found:
+        scal, perf = c.get("scaling"), c.get("performance")
+        rows.append(
+            f"curve {label}: Control {100 * c['control']:.0f}%  "
+            f"Scaling {'n/a (one point)' if scal is None else f'{scal:.1f}'} ({unit})  "
+            f"Performance {0 if perf is None else perf:.1f}%"
+        )
     return "\n".join(rows)
 
 
@@ -58,8 +67,8 @@ def load_run(path: Path) -> tuple[str, list[dict[str, Any]]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from s1kit.evaluation.runner import write_summary
     from s1kit.evaluation.plots import write_plots
+    from s1kit.evaluation.runner import write_summary
 
     paths = [Path(r) for r in args.runs]
     runs = dict(load_run(p) for p in paths)
@@ -100,8 +109,8 @@ def run(args: argparse.Namespace) -> int:
 def _summary(path: Path, records: list[dict[str, Any]]) -> dict[str, Any]:
     import yaml
 
-    from s1kit.evaluation.runner import CONFIG
     from s1kit.evaluation.metrics import summarize
+    from s1kit.evaluation.runner import CONFIG
 
     s = summarize(records)
     if (path / CONFIG).is_file():

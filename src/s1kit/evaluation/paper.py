@@ -86,12 +86,14 @@ def format_tables(runs: dict[str, dict[str, Any]] | None = None) -> str:
         lines.append(
             f"{name:14} {row['control']:>7}% {row['scaling']:>8} {row['performance']:>6.1f} {row['settings']:>4}"
         )
-    for name, s in (runs or {}).items():
-        scal = s.get("scaling")
-        lines.append(
-            f"{name[:14]:14} {100 * s.get('control', 0):>7.0f}% {'-' if scal is None else f'{scal:.1f}':>8} "
-            f"{s.get('performance') or 0:>6.1f} {len(s.get('settings', [])):>4}"
-        )
+    for name, s in (runs or {}).items():  # one row per curve of the run (summary["curves"])
+        found = [(label, c) for by in (s.get("curves") or {}).values() for label, c in by.items()]
+        for label, c in found or [("", {**s, "points": s.get("settings", [])})]:
+            scal = c.get("scaling")
+            lines.append(
+                f"{name[:14]:14} {100 * c.get('control', 0):>7.0f}% {'-' if scal is None else f'{scal:.1f}':>8} "
+                f"{c.get('performance') or 0:>6.1f} {len(c.get('points', [])):>4}  {label}"
+            )
     lines += [
         "",
         "Table 4 (paper, data ablations, accuracy %)",

@@ -1,19 +1,20 @@
 """Plots from records (matplotlib figures drawn off-screen; the process's pyplot backend is never changed).
 
-* ``scaling.png`` — accuracy against mean thinking tokens, log-2 x axis, one line per run and method
-  (and ignore count), each point labelled with its thinking budget (the paper's Figures 1 and 4);
+* ``scaling.png`` — accuracy against mean thinking tokens, log-2 x axis, one line per run and curve (a method
+  variant with its ignore count: :func:`s1kit.evaluation.metrics.curves`), each point labelled with its
+  thinking budget (the paper's Figures 1 and 4);
 * ``maj_at_k.png`` — majority-vote accuracy against k (when a setting has several samples);
 * ``thinking_hist.png`` — histograms of thinking lengths, one per budget.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from s1kit.evaluation.metrics import accuracy, group_by_setting, parallel_curves, thinking_stats
+from s1kit.evaluation.at_k import samples_by_setting
+from s1kit.evaluation.metrics import curve_label, curves, group_by_setting, parallel_curves
 
 
 class _Figures:
@@ -42,26 +43,17 @@ def pyplot() -> Any:
     return _Figures()
 
 
-def curve_key(setting: dict[str, Any]) -> str:
-    """Settings on one line share everything except the thinking cap."""
-    b = setting.get("budget") or {}
-    if setting["method"] == "budget_forcing":
-        n = b.get("num_ignore", 0)
-        return "budget forcing" + (f" +{n} {'/'.join(b.get('ignore_strings', []))}" if n else "")
-    return setting["method"]
+curve_key = curve_label  # settings on one line share everything except the thinking cap (metrics.curves)
 
 
 def scaling_curves(runs: Mapping[str, Sequence[dict[str, Any]]]) -> dict[str, list[tuple[float, float, str]]]:
-    """{line label: [(mean thinking tokens, accuracy %, point label)]} sorted by tokens."""
-    lines: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
+    """{line label: [(thinking tokens per question, accuracy %, point label)]} sorted by tokens: the
+    thinking-cap curves of :func:`s1kit.evaluation.metrics.curves`."""
+    lines: dict[str, list[tuple[float, float, str]]] = {}
     for run, records in runs.items():
-        for rs in group_by_setting(records).values():
-            s = rs[0]["setting"]
-            label = f"{run}: {curve_key(s)}" if len(runs) > 1 else curve_key(s)
-            cap = (s.get("budget") or {}).get("max_thinking_tokens")
-            point = "∞" if cap is None and s["method"] == "budget_forcing" else str(cap or s.get("label", ""))
-            lines[label].append((thinking_stats(rs)["mean"], 100 * accuracy(rs)["accuracy"], point))
-    return {k: sorted(v) for k, v in lines.items()}
+        for c in curves(records, k_curves=False):
+            lines[f"{run}: {c.label}" if len(runs) > 1 else c.label] = list(c.points)
+    return lines
 
 
 def plot_scaling(runs: Mapping[str, Sequence[dict[str, Any]]], path: Path, *, title: str = "") -> Path:
@@ -86,18 +78,23 @@ def plot_scaling(runs: Mapping[str, Sequence[dict[str, Any]]], path: Path, *, ti
 
 
 def plot_maj_at_k(runs: Mapping[str, Sequence[dict[str, Any]]], path: Path) -> Path | None:
+    """maj@k against k, one line per setting with several samples (votes clustered without the gold)."""
     plt = pyplot()
-    curves = {}
+    found = {}
     for run, records in runs.items():
-        for rs in group_by_setting(records).values():
-            maj = parallel_curves(rs)["maj@k"]
+        groups = {
+            sid: rs for sid, rs in group_by_setting(records).items() if len({r["sample"] for r in rs}) > 1
+        }
+        clustered = samples_by_setting(groups)
+        for sid, rs in groups.items():
+            maj = parallel_curves(rs, samples=clustered[sid])["maj@k"]
             if len(maj) > 1:
                 label = rs[0]["setting"].get("label", rs[0]["setting"]["id"])
-                curves[f"{run}: {label}" if len(runs) > 1 else label] = maj
-    if not curves:
+                found[f"{run}: {label}" if len(runs) > 1 else label] = maj
+    if not found:
         return None
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    for label, maj in curves.items():
+    for label, maj in found.items():
         ks = sorted(maj)
         ax.plot(ks, [100 * maj[k] for k in ks], marker="o", label=label)
     ax.set_xscale("log", base=2)

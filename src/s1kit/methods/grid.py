@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from s1kit.methods import parallel
+from s1kit.evaluation.at_k import k_curve, samples_by_setting
 from s1kit.evaluation.metrics import group_by_setting
+from s1kit.grading.vote import Equal
 
 
 @dataclass(frozen=True)
@@ -31,14 +32,19 @@ class GridPoint:
     accuracy: float
 
 
-def grid_points(records: Sequence[dict[str, Any]]) -> list[GridPoint]:
-    """Every (budget, k) cell of a run (settings without a thinking cap are skipped)."""
+def grid_points(records: Sequence[dict[str, Any]], *, equal: Equal | None = None) -> list[GridPoint]:
+    """Every (budget, k) cell of a run (settings without a thinking cap are skipped); maj@k votes cluster
+    answers by equivalence without the gold (:mod:`s1kit.evaluation.at_k`)."""
+    groups = {
+        sid: rs
+        for sid, rs in group_by_setting(records).items()
+        if (rs[0]["setting"].get("budget") or {}).get("max_thinking_tokens") is not None
+    }
+    clustered = samples_by_setting(groups, equal=equal)
     out = []
-    for rs in group_by_setting(records).values():
-        cap = (rs[0]["setting"].get("budget") or {}).get("max_thinking_tokens")
-        if cap is None:
-            continue
-        for k, compute, acc in parallel.curve(rs, "majority"):
+    for sid, rs in groups.items():
+        cap = rs[0]["setting"]["budget"]["max_thinking_tokens"]
+        for k, compute, acc in k_curve(clustered[sid], "majority"):
             out.append(GridPoint(cap, k, k * cap, compute, acc))
     return sorted(out, key=lambda p: (p.allowance, p.k))
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from s1kit.evaluation.at_k import compute_tokens  # a record's cost, defined beside the curves
 from s1kit.generation.completion import Completion
-from s1kit.grading.extract import extract_answer, normalize_answer
 from s1kit.generation.sampling import SamplingParams
+from s1kit.grading.extract import extract_answer, normalize_answer
 
 MAX_KEY_CHARS = 200  # longer "answers" are not compared (model output is untrusted)
 
@@ -57,7 +57,4 @@ def answer_key(answer: str, thinking: str = "") -> str | None:
     return None if found is None else normalize_answer(found)
 
 
-def compute_tokens(record: dict[str, Any]) -> int:
-    """Thinking tokens a record cost, across every try (rejection sampling) — its compute."""
-    info = record.get("method_info") or {}
-    return int(info.get("compute_tokens", record["thinking_tokens"]))
+__all__ = ["MethodCompletion", "answer_key", "compute_tokens", "derive_seed", "reseeded", "with_info"]

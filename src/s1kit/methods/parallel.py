@@ -20,21 +20,19 @@ The first two re-score each completion on the generating model through the step-
 from __future__ import annotations
 
 import math
-import random
 import statistics
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import combinations
 from typing import Any
 
 import numpy as np
 
-from s1kit.generation.completion import Completion
 from s1kit.errors import S1kitError
-from s1kit.methods.outcome import with_info
-from s1kit.evaluation.metrics import EXACT_SUBSETS, k_values, maj_at_k, vote_key
+from s1kit.evaluation.at_k import Rule, k_curve, samples_by_setting
+from s1kit.generation.completion import Completion
 from s1kit.generation.sampling import SamplingParams
+from s1kit.grading.vote import Equal
+from s1kit.methods.outcome import with_info
 
 
 @dataclass(frozen=True)
@@ -60,11 +58,6 @@ TOKEN_SCORERS: dict[str, Callable[[TokenStats], float]] = {
     "self_certainty": self_certainty,
 }
 SCORERS: tuple[str, ...] = (*TOKEN_SCORERS, "reward_model")
-
-
-def vote_weight(scorer: str, score: float) -> float:
-    """A positive weight for weighted voting: exp(mean log-prob), the certainty, the RM probability."""
-    return math.exp(score) if scorer == "mean_logprob" else max(score, 0.0)
 
 
 def step_stats(logits: Any, token: int, vocab: int) -> tuple[float, float]:
@@ -161,79 +154,20 @@ def majority_vote(gen: Any, prompts: list[str], s: Any, sp: list[SamplingParams]
     return gen.generate_batch(prompts, s.budget, sp, mode=c.mode, rendered=True)
 
 
-# ------------------------------------------------------------------ combining (pure functions)
+# ------------------------------------------------------------------ combining
 
-
-def majority(keys: Sequence[str | None]) -> str | None:
-    """The most frequent answer (ties: the one seen first); ``None`` when no sample has one."""
-    counts: dict[str, int] = defaultdict(int)
-    for k in keys:
-        if k is not None:
-            counts[k] += 1
-    return max(counts, key=counts.__getitem__) if counts else None
-
-
-def best_scored(scores: Sequence[float]) -> int:
-    """Index of the best-scored sample (ties: the first)."""
-    return max(range(len(scores)), key=scores.__getitem__)
-
-
-def weighted_vote(keys: Sequence[str | None], weights: Sequence[float]) -> str | None:
-    """The answer with the largest summed weight (ties: the one seen first)."""
-    total: dict[str, float] = defaultdict(float)
-    for k, w in zip(keys, weights, strict=True):
-        if k is not None:
-            total[k] += w
-    return max(total, key=total.__getitem__) if total else None
-
-
-def _subsets(n: int, k: int, seed: int) -> Iterable[Sequence[int]]:
-    if math.comb(n, k) <= EXACT_SUBSETS:
-        return combinations(range(n), k)
-    rng = random.Random(seed)
-    return [rng.sample(range(n), k) for _ in range(EXACT_SUBSETS)]
-
-
-def select_at_k(
-    records: Sequence[dict[str, Any]], k: int, rule: str, scorer: str | None = None, *, seed: int = 0
-) -> float:
-    """Expected correctness of combining k of one problem's samples by ``rule``.
-
-    ``rule``: ``majority`` (maj@k), ``best`` (the best-scored sample) or ``weighted`` (summed weights).
-    """
-    if rule == "majority":
-        return maj_at_k([vote_key(r) for r in records], k, seed=seed)
-    keys = [vote_key(r) for r in records]
-    scores = [float(((r.get("method_info") or {}).get("scores") or {})[scorer]) for r in records]
-    credits = []
-    for sub in _subsets(len(records), k, seed):
-        if rule == "best":
-            credits.append(float(bool(records[sub[best_scored([scores[i] for i in sub])]]["correct"])))
-        else:
-            win = weighted_vote([keys[i] for i in sub], [vote_weight(scorer or "", scores[i]) for i in sub])
-            credits.append(float(win == "\x00correct"))
-    return statistics.fmean(credits)
+# Combining is done from the records, by the one implementation in s1kit.evaluation.at_k: votes cluster
+# answers by the grader's equivalence without the gold (s1kit.grading.vote), best-of-k takes the
+# best-scored sample, and every k comes from one run by subsampling.
 
 
 def curve(
-    records: Sequence[dict[str, Any]], rule: str, scorer: str | None = None
+    records: Sequence[dict[str, Any]],
+    rule: Rule = "majority",
+    scorer: str | None = None,
+    *,
+    equal: Equal | None = None,
 ) -> list[tuple[int, float, float]]:
-    """[(k, compute, accuracy %)] for k = 1, 2, 4 … N over one setting's records.
-
-    compute = k × the mean thinking tokens of one sample (what k samples cost per question).
-    """
-    by_problem: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in records:
-        by_problem[r["problem_id"]].append(r)
-    if not by_problem:
-        return []
-    n = min(len(v) for v in by_problem.values())
-    per_sample = statistics.fmean(int(r["thinking_tokens"]) for r in records)
-    out = []
-    for k in k_values(n):
-        accs = [
-            select_at_k(sorted(rs, key=lambda r: r["sample"])[:n], k, rule, scorer)
-            for rs in by_problem.values()
-        ]
-        out.append((k, k * per_sample, 100 * statistics.fmean(accs)))
-    return out
+    """[(k, compute, accuracy %)] for k = 1, 2, 4 … N over one setting's records
+    (:func:`s1kit.evaluation.at_k.k_curve`; compute = k × the mean thinking tokens of one sample)."""
+    return k_curve(samples_by_setting({"": records}, equal=equal)[""], rule, scorer)
