@@ -13,6 +13,7 @@ from typing import Any
 
 from s1kit.cli.common import add_budget_arguments, add_model_arguments, add_sampling_arguments, engine_kwargs
 from s1kit.errors import S1kitError
+from s1kit.grading.judge import KINDS
 from s1kit.tasks import PROMPT_STYLES, TASKS
 
 
@@ -30,9 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--question-field", default="question", help="custom task: the question field")
     g.add_argument("--answer-field", default="answer", help="custom task: the answer field")
     g.add_argument("--id-field", default=None, help="custom task: an id field (default: line numbers)")
-    g.add_argument(
-        "--kind", choices=("math", "aime", "gpqa"), default="math", help="custom task: grading kind"
-    )
+    g.add_argument("--kind", choices=KINDS, default="math", help="custom task: grading kind")
     g.add_argument("--gpqa-seed", type=int, default=0, help="gpqa_diamond: seed of the option shuffle")
     s = p.add_argument_group("sweep")
     s.add_argument(
@@ -87,8 +86,8 @@ def int_list(text: str, flag: str, *, allow_none: bool = False) -> list[int | No
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
-    from s1kit.evaluation.runner import EvalConfig
     from s1kit.cli.method_options import check_method, method_params
+    from s1kit.evaluation.runner import EvalConfig
 
     method = getattr(args, "method", "budget_forcing")
     if method != "budget_forcing":

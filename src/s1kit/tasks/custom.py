@@ -11,9 +11,8 @@ import json
 from pathlib import Path
 
 from s1kit.errors import S1kitError
+from s1kit.grading.judge import KINDS
 from s1kit.tasks import PROMPT_STYLES, Problem, Task
-
-KINDS = ("math", "aime", "gpqa")
 
 
 def load(
