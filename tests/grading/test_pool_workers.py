@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -199,3 +200,25 @@ def test_pool_arguments_are_checked():
     pool.close()  # idempotent
     with pytest.raises(RuntimeError, match="closed"):
         pool.grade_many([("1", "1", "math", "")])
+
+
+def test_an_interrupted_call_leaves_no_late_reply_for_the_next(grading_pool):
+    deadline = time.monotonic() + RUN_LIMIT_S
+    while not all(w.ready for w in grading_pool._workers):  # both workers ready: both get a hostile item
+        grading_pool.grade_many([("1", "1", "math", "")] * 4)
+        assert time.monotonic() < deadline
+    grading_pool.timeout = 60.0
+    # Ctrl-C (a real SIGINT, which interrupts the wait) while both workers parse a hostile answer
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            grading_pool.grade_many([(r"$\boxed{9^{9^{9^{9^{9^{9}}}}}}$", "3", "math", "")] * 2)
+    finally:
+        timer.cancel()
+        grading_pool.timeout = 5.0
+    # the next call (shorter than the interrupted one) gets its own verdicts, not the interrupted items'
+    (ok,) = grading_pool.grade_many([(r"$\boxed{2}$", "2", "math", "")])
+    (wrong,) = grading_pool.grade_many([(r"$\boxed{5}$", "2", "math", "")])
+    assert (ok.correct, ok.extracted, wrong.correct, wrong.extracted) == (True, "2", False, "5")
+    assert not ok.timed_out and not wrong.timed_out
