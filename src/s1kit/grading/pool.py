@@ -92,6 +92,9 @@ def _kill_all(workers: list[_Worker]) -> None:
             w.proc.kill()
         with contextlib.suppress(OSError, subprocess.TimeoutExpired):
             w.proc.wait(2)
+        with contextlib.suppress(OSError, ValueError):  # what it wrote last: kept for error messages
+            while chunk := os.read(w.proc.stderr.fileno(), _CHUNK):  # type: ignore[union-attr]
+                _add_err(w, chunk)
         for f in (w.proc.stdin, w.proc.stdout, w.proc.stderr):
             with contextlib.suppress(OSError):
                 f.close()  # type: ignore[union-attr]
@@ -138,9 +141,8 @@ class GradingPool:
         return _Worker(proc, started=time.monotonic())
 
     def _replace(self, w: _Worker) -> _Worker:
-        """Kill ``w`` (if still running), keep its stderr, and start a new worker in its place."""
+        """Kill ``w`` (if still running) and start a new worker in its place."""
         _kill_all([w])
-        self._drain_err(w)
         new = self._start()
         self._workers[self._workers.index(w)] = new
         return new
@@ -148,7 +150,6 @@ class GradingPool:
     def _failed_start(self, w: _Worker, why: str) -> None:
         self._failed_starts += 1
         _kill_all([w])
-        self._drain_err(w)
         if self._failed_starts >= 2:
             code = w.proc.returncode
             tail = w.stderr_tail() or "(no output on stderr)"
@@ -158,12 +159,6 @@ class GradingPool:
                 f"last stderr of `{sys.executable} -m s1kit.grading.worker`: {tail}"
             )
         self._workers[self._workers.index(w)] = self._start()
-
-    @staticmethod
-    def _drain_err(w: _Worker) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            while chunk := os.read(w.proc.stderr.fileno(), _CHUNK):  # type: ignore[union-attr]
-                _add_err(w, chunk)
 
     # ------------------------------------------------------------------ the loop
 
