@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from s1kit.errors import S1kitError
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from s1kit.curation.pipeline import STAGES
@@ -44,7 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def options(args: argparse.Namespace):  # -> CurateOptions
-    from s1kit.forcing.budget import Budget
+    from s1kit.cli.checks import check_numbers, check_out_dir
     from s1kit.curation.decontam import DecontamConfig
     from s1kit.curation.dedup import DedupConfig
     from s1kit.curation.difficulty import DifficultyConfig
@@ -52,7 +54,19 @@ def options(args: argparse.Namespace):  # -> CurateOptions
     from s1kit.curation.pipeline import CurateOptions
     from s1kit.curation.quality import QualityConfig
     from s1kit.curation.specs import parse_spec, parse_specs
+    from s1kit.forcing.budget import Budget
 
+    check_numbers(
+        args,
+        positive=("size", "batch_size", "solver_max_answer_tokens", "decontam_min_hits"),
+        non_negative=("solver_max_thinking_tokens",),
+    )
+    if not 0 < args.near_dup_threshold <= 1:
+        raise S1kitError(
+            f"--near-dup-threshold={args.near_dup_threshold} is invalid: expected a number in (0, 1]"
+        )
+    check_inputs(args.input)
+    check_out_dir(args.out)
     solvers = tuple(r.spec for r in parse_specs(args.solvers))
     if args.classifier:
         parse_spec(args.classifier)
@@ -79,6 +93,25 @@ def options(args: argparse.Namespace):  # -> CurateOptions
             format=args.solver_format,
         ),
     )
+
+
+def check_inputs(inputs: list[str]) -> None:
+    """Each --input exists; a folder holds something; a .parquet file is Parquet (its magic bytes)."""
+    for item in inputs:
+        path = Path(item)
+        if not path.exists():
+            raise S1kitError(
+                f"--input {item} does not exist: expected a .jsonl, .json, .csv, .parquet file or a folder"
+            )
+        if path.is_dir() and not any(path.iterdir()):
+            raise S1kitError(f"--input {item} is an empty folder")
+        if path.is_file() and path.suffix == ".parquet":
+            with path.open("rb") as f:
+                head = f.read(4)
+                f.seek(max(0, path.stat().st_size - 4))
+                tail = f.read(4)
+            if head != b"PAR1" or tail != b"PAR1":
+                raise S1kitError(f"--input {item} is named .parquet but is not a Parquet file")
 
 
 def run(args: argparse.Namespace) -> int:

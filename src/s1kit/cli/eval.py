@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import Any
 
+from s1kit.cli.checks import MAX_TOKENS, check_budget_args, check_numbers, check_out_dir
 from s1kit.cli.common import add_budget_arguments, add_model_arguments, add_sampling_arguments, engine_kwargs
 from s1kit.errors import S1kitError
 from s1kit.grading.judge import KINDS
@@ -65,9 +66,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def int_list(text: str, flag: str, *, allow_none: bool = False) -> list[int | None]:
     """Parse "128,256,512" (and "none" where allowed); a one-line error names the flag."""
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
+    items = [t.strip() for t in text.split(",")]
+    if not any(items):
         raise S1kitError(f"{flag} is empty: expected comma-separated integers such as 128,256,512")
+    if not all(items):
+        raise S1kitError(f"{flag}: {text!r} has an empty item (expected e.g. 128,256,512)")
     out: list[int | None] = []
     for t in items:
         if allow_none and t.lower() in ("none", "inf", "unlimited"):
@@ -79,6 +82,8 @@ def int_list(text: str, flag: str, *, allow_none: bool = False) -> list[int | No
             raise S1kitError(f"{flag}: {t!r} is not an integer (expected e.g. 128,256,512)") from None
         if v < 0:
             raise S1kitError(f"{flag}: {v} is negative: expected integers >= 0")
+        if v > MAX_TOKENS:
+            raise S1kitError(f"{flag}: {v} is over {MAX_TOKENS}: expected a token count (or none)")
         out.append(v)
     if len(set(out)) != len(out):
         raise S1kitError(f"{flag}: {text!r} repeats a value")
@@ -86,6 +91,12 @@ def int_list(text: str, flag: str, *, allow_none: bool = False) -> list[int | No
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
+    check_numbers(
+        args,
+        positive=("threads", "batch_size", "samples", "grading_workers", "limit", "n_ctx"),
+        positive_float=("grading_timeout",),
+    )
+    check_budget_args(args)
     from s1kit.cli.method_options import check_method, method_params
     from s1kit.evaluation.runner import EvalConfig
 
@@ -170,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
     from s1kit.evaluation.runner import run_eval
 
     config = config_from_args(args)
+    check_out_dir(args.out)
     bar = _Bar(not args.no_progress)
     try:
         summary = run_eval(config, args.out, progress=bar)

@@ -60,16 +60,25 @@ def load_run(path: Path) -> tuple[str, list[dict[str, Any]]]:
 
     if not (path / RECORDS).is_file():
         raise S1kitError(f"{path} is not a run folder: expected {RECORDS} written by 's1kit eval'")
+    from s1kit.evaluation.rundir import check_records, read_config
+
+    read_config(path)  # a corrupt config.yaml is a one-line error here, before any reader meets it
     records = read_records(path / RECORDS)
     if not records:
         raise S1kitError(f"{path / RECORDS} holds no records yet")
+    check_records(records, path / RECORDS)
     return path.name or str(path), records
 
 
 def run(args: argparse.Namespace) -> int:
+    from s1kit.cli.checks import check_out_dir, check_out_file
     from s1kit.evaluation.plots import write_plots
     from s1kit.evaluation.runner import write_summary
 
+    if args.out is not None:
+        check_out_dir(args.out)
+    if args.html is not None:
+        check_out_file(args.html, "--html")
     paths = [Path(r) for r in args.runs]
     runs = dict(load_run(p) for p in paths)
     if len(runs) != len(paths):

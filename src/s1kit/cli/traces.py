@@ -12,7 +12,6 @@ from s1kit.cli.common import (
     budget_from_args,
     sampling_from_args,
 )
-from s1kit.errors import S1kitError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,14 +29,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_sampling_arguments(p)
 
 
+def thinking_cap(args: argparse.Namespace) -> int:
+    """--max-thinking-tokens, 4096 when unset (0 means no thinking, not the default)."""
+    return 4096 if args.max_thinking_tokens is None else args.max_thinking_tokens
+
+
 def run(args: argparse.Namespace) -> int:
+    from s1kit.cli.checks import check_budget_args, check_numbers, check_out_file
     from s1kit.curation.ingest import ingest, parse_mapping
     from s1kit.curation.specs import parse_spec
     from s1kit.curation.traces import TracesConfig, generate_traces
 
-    if args.limit is not None and args.limit < 1:
-        raise S1kitError(f"--limit {args.limit} is invalid: expected a positive integer")
-    budget = budget_from_args(args, max_thinking_tokens=args.max_thinking_tokens or 4096)
+    check_numbers(args, positive=("limit", "batch_size", "workers"))
+    check_budget_args(args)
+    check_out_file(args.out)
+    budget = budget_from_args(args, max_thinking_tokens=thinking_cap(args))
     config = TracesConfig(
         budget=budget, sampling=sampling_from_args(args), batch_size=args.batch_size, workers=args.workers
     )

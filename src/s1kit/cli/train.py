@@ -98,6 +98,9 @@ def _say(text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from s1kit.cli.checks import check_numbers
+
+    check_numbers(args, positive=("gpus", "gpus_per_node"), positive_float=("gpu_memory",))  # before any load
     cfg = build_config(args)
     if args.estimate:
         return _estimate(args, cfg)

@@ -67,6 +67,11 @@ class CurateOptions:
     difficulty: DifficultyConfig = field(default_factory=DifficultyConfig)
 
     def __post_init__(self) -> None:
+        # the plain mistakes first (a missing input, a bad number), then what a stage needs
+        if not self.inputs:
+            raise S1kitError("no --input: expected a pool or traces file or folder")
+        if self.size is not None and self.size < 1:
+            raise S1kitError(f"--size {self.size} is invalid: expected a positive integer")
         unknown = [s for s in self.stages if s not in STAGES]
         if unknown:
             raise S1kitError(f"--stages has unknown stage(s) {unknown}: expected names from {list(STAGES)}")
@@ -74,8 +79,6 @@ class CurateOptions:
             raise S1kitError("the difficulty stage needs --solvers SPEC[,SPEC] (or leave it out of --stages)")
         if "diversity" in self.stages and self.size is None:
             raise S1kitError("the diversity stage needs --size N (or leave it out of --stages)")
-        if self.size is not None and self.size < 1:
-            raise S1kitError(f"--size {self.size} is invalid: expected a positive integer")
 
     def describe(self) -> dict[str, Any]:
         d = asdict(self)

@@ -63,11 +63,44 @@ def fingerprint(identity: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
 
+# What a record needs for metrics, plots and reports (older fields may be absent from old runs).
+RECORD_FIELDS = ("key", "problem_id", "setting", "sample", "gold", "extracted", "correct", "thinking_tokens")
+
+
+def read_config(out: Path) -> dict[str, Any]:
+    """``config.yaml`` of a run folder ({} when absent); a corrupt one is a one-line S1kitError."""
+    path = out / CONFIG
+    if not path.is_file():
+        return {}
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        where = getattr(e, "problem_mark", None)
+        at = f" (line {where.line + 1})" if where is not None else ""
+        raise S1kitError(f"{path} is not valid YAML{at}: the run folder is corrupt") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("identity", {}), dict):
+        raise S1kitError(f"{path} is not an s1kit run configuration (expected a mapping with 'identity')")
+    return doc
+
+
+def check_records(records: list[dict[str, Any]], path: Path) -> None:
+    """Refuse records a report cannot read (hand-edited or from another tool), naming the first."""
+    for n, rec in enumerate(records, start=1):
+        missing = [k for k in RECORD_FIELDS if k not in rec]
+        if missing or not isinstance(rec.get("setting"), dict) or "id" not in rec["setting"]:
+            what = f"lacks {', '.join(missing)}" if missing else "has no setting id"
+            raise S1kitError(
+                f"{path} record {n} ({str(rec.get('key'))[:60]}) {what}: not an s1kit eval record"
+            )
+
+
 def check_run_dir(out: Path, identity: dict[str, Any]) -> None:
     """Refuse a folder written by another configuration (or holding foreign files)."""
+    if out.exists() and not out.is_dir():
+        raise S1kitError(f"run folder {out} is a file: expected a folder (new or an s1kit run folder)")
     cfg = out / CONFIG
     if cfg.is_file():
-        old = (yaml.safe_load(cfg.read_text()) or {}).get("identity") or {}
+        old = read_config(out).get("identity") or {}
         if fingerprint(old) != fingerprint(identity):
             diff = sorted(k for k in set(old) | set(identity) if old.get(k) != identity.get(k))
             raise S1kitError(
@@ -132,10 +165,12 @@ def read_records(path: Path, *, repair: bool = False) -> list[dict[str, Any]]:
     for n, line in enumerate(complete, start=1):
         try:
             rec = json.loads(line) if line.strip() else None
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             if n == len(complete) and not tail.strip():
                 break  # a garbled last line: redo it
             raise S1kitError(f"{path} line {n} is not valid JSON: the run folder is corrupt") from None
+        if rec is not None and (not isinstance(rec, dict) or not isinstance(rec.get("key"), str)):
+            raise S1kitError(f"{path} line {n} is not a record (expected an object with a 'key')")
         good_end += len(line) + 1
         if rec is not None and rec["key"] not in seen:
             seen.add(rec["key"])

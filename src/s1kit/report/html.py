@@ -316,8 +316,15 @@ def write_html(
     data = build_data(run_dirs, questions=questions)
     names = ", ".join(r["name"] for r in data["runs"])
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_dir():
+        raise S1kitError(f"--html {target} is a folder: expected the path of an .html file")
+    page = render_html(data, title=f"s1kit report: {names}")
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(render_html(data, title=f"s1kit report: {names}"), encoding="utf-8")
-    os.replace(tmp, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(page, encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)  # never leave a partial file behind
+        raise S1kitError(f"cannot write {target}: {e.strerror or e}") from None
     return target
