@@ -58,19 +58,27 @@ def _jsonl_prompts(path: str) -> Iterator[str]:
     except OSError as e:
         raise S1kitError(f"cannot read --input {path}: {e.strerror}") from None
     with f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                raise S1kitError(f'{path}:{n}: not valid JSON (expected {{"prompt": ...}})') from None
-            if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
-                raise S1kitError(f"{path}:{n}: expected an object with a string field 'prompt'")
-            yield row["prompt"]
+        n = 0
+        try:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    raise S1kitError(f'{path}:{n}: not valid JSON (expected {{"prompt": ...}})') from None
+                if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
+                    raise S1kitError(f"{path}:{n}: expected an object with a string field 'prompt'")
+                yield row["prompt"]
+        except UnicodeDecodeError:
+            raise S1kitError(f"{path}:{n + 1}: not UTF-8 text (expected JSONL lines)") from None
 
 
 def run(args: argparse.Namespace) -> int:
+    from s1kit.cli.checks import check_budget_args, check_numbers
+
+    check_budget_args(args)
+    check_numbers(args, positive=("batch_size", "n_ctx"))
     budget = budget_from_args(args)
     sampling = sampling_from_args(args)
     prompts = read_prompts(args)

@@ -69,26 +69,23 @@ def allowed_hosts(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*LOOPBACK, args.host)))
 
 
-def _positive(args: argparse.Namespace, *names: str) -> None:
-    for name in names:
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise S1kitError(f"--{name.replace('_', '-')}={value} is invalid: expected an integer >= 1")
-
-
 def run(args: argparse.Namespace) -> int:
-    _positive(
+    from s1kit.cli.checks import check_numbers
+
+    check_numbers(
         args,
-        "threads",
-        "max_batch",
-        "max_queue",
-        "max_body_bytes",
-        "max_prompt_tokens",
-        "max_tokens_cap",
-        "default_max_tokens",
+        positive=(
+            "threads",
+            "max_batch",
+            "max_queue",
+            "max_body_bytes",
+            "max_prompt_tokens",
+            "max_tokens_cap",
+            "default_max_tokens",
+            "n_ctx",
+        ),
+        positive_float=("read_timeout",),
     )
-    if not args.read_timeout > 0 or args.read_timeout != args.read_timeout:
-        raise S1kitError(f"--read-timeout={args.read_timeout} is invalid: expected seconds > 0")
     hosts = allowed_hosts(args)
     if not 0 < args.port < 65536:
         raise S1kitError(f"--port={args.port} is invalid: expected 1-65535")
