@@ -16,6 +16,8 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
     "llamacpp": ("s1kit.backends.llamacpp:LlamaCppEngine", "llamacpp", "llama_cpp"),
     "hf": ("s1kit.backends.hf:HFEngine", "hf", "transformers"),
     "openai": ("s1kit.backends.openai:OpenAIEngine", "serve", "httpx"),
+    # not in s1kit's main environment (torch pin); on a CPU: scripts/vllm-cpu-env.sh (docs/scale.md)
+    "vllm": ("s1kit.backends.vllm:VLLMEngine", "vllm", "vllm"),
 }
 
 

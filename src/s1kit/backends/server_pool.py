@@ -41,6 +41,7 @@ class ServerStats:
     last_error: str | None = None
     down_until: float = 0.0  # set aside until then
     streak: int = 0  # consecutive failures
+    failed_at: float = 0.0  # monotonic time of the last failure
 
     def to_dict(self, wall_s: float) -> dict[str, Any]:
         return {
@@ -124,7 +125,7 @@ class ServerPool:
                     last = f"a response that is not JSON from {self.urls[idx]}"
                     self._failed(idx, last, down=False)
                     continue
-                self._answered(idx, time.monotonic() - t0)
+                self._answered(idx, t0)
                 return idx, r
             last = f"HTTP {r.status_code} from {self.urls[idx]}: {error_message(r)}"
             self._failed(idx, last, down=r.status_code in DOWN_STATUS)
@@ -166,15 +167,17 @@ class ServerPool:
             if down:
                 s.streak += 1
                 lo, hi = self.cooldown
-                s.down_until = time.monotonic() + min(hi, lo * 2 ** (s.streak - 1))
+                s.failed_at = time.monotonic()
+                s.down_until = s.failed_at + min(hi, lo * 2 ** (s.streak - 1))
 
-    def _answered(self, idx: int, seconds: float) -> None:
+    def _answered(self, idx: int, started: float) -> None:
         with self._lock:
             s = self.stats[idx]
             s.requests += 1
-            s.busy_s += seconds
-            s.streak = 0
-            s.down_until = 0.0
+            s.busy_s += time.monotonic() - started
+            if started > s.failed_at:  # an answer to a request sent before a failure proves nothing
+                s.streak = 0
+                s.down_until = 0.0
 
     def _pick(self, key: bytes) -> int:
         """The least-loaded server that is up (all down: the one back soonest); among equals, the one

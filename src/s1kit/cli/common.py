@@ -44,6 +44,14 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--remote-api-key", default=None, help="openai backend: bearer key of the server (or $S1KIT_API_KEY)"
     )
+    g.add_argument(
+        "--engine-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="passed to the backend as is, repeatable (vllm: tensor_parallel_size=2, dtype=float32, "
+        "max_model_len=32768, gpu_memory_utilization=0.9, enable_prefix_caching=false, seed=0)",
+    )
 
 
 def add_budget_arguments(p: argparse.ArgumentParser, *, sweep: bool = False) -> None:
@@ -108,6 +116,7 @@ def engine_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         kw["device"] = args.device
     if getattr(args, "n_ctx", None):
         kw["n_ctx"] = args.n_ctx
+    kw.update(engine_options(getattr(args, "engine_option", None) or []))
     remote = {
         "tokenizer": getattr(args, "client_tokenizer", None),
         "api_key": getattr(args, "remote_api_key", None),
@@ -143,3 +152,20 @@ def budget_from_args(args: argparse.Namespace, **override: Any) -> Budget:
 
 def sampling_from_args(args: argparse.Namespace) -> SamplingParams:
     return SamplingParams(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, seed=args.seed)
+
+
+def engine_options(items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings to engine keyword arguments (values read as YAML scalars: 2, 0.9, false)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise S1kitError(f"--engine-option {item!r} is invalid: expected KEY=VALUE, e.g. dtype=float32")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            value = raw
+        out[key.strip()] = value if isinstance(value, str | int | float | bool) or value is None else raw
+    return out

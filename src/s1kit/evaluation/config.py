@@ -14,7 +14,7 @@ from s1kit.generation.sampling import SamplingParams
 from s1kit.tasks import PROMPT_STYLES, Task
 
 EXECUTION_ONLY = frozenset(
-    {"device", "n_threads", "n_gpu_layers", "max_batch"}
+    {"device", "n_threads", "n_gpu_layers", "max_batch", "tensor_parallel_size", "gpu_memory_utilization"}
 )  # engine options that do not change records
 
 

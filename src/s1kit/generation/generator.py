@@ -19,6 +19,7 @@ from typing import Any, Literal
 from s1kit.backends import Engine, load_engine
 from s1kit.forcing.budget import Budget
 from s1kit.generation.completion import Completion, Timings
+from s1kit.generation.rounds import run_rounds
 from s1kit.errors import S1kitError
 from s1kit.forcing.state import ForcingPlan, ForcingState, Role
 from s1kit.forcing.formats import ReasoningFormat, get_format
@@ -128,7 +129,10 @@ class Generator:
             raise S1kitError(
                 f"this method needs step-level decoding (the llamacpp or hf backend), not {self.engine.name}"
             )
-        if not self.engine.max_batch and len(ids) > 1:
+        if getattr(self.engine, "complete_batch", None) and (mode == "rounds" or not self.engine.max_batch):
+            # One batched engine call per round over every live sequence (vLLM in process).
+            results = run_rounds(self.engine, ids, states, samplings, cancelled)
+        elif not self.engine.max_batch and len(ids) > 1:
             # An HTTP engine: rounds of different prompts run concurrently (the engine bounds requests
             # in flight and balances its servers); local engines hold one sequence and run in order.
             workers = min(len(ids), int(getattr(self.engine, "max_in_flight", 8) or 8))
