@@ -9,9 +9,9 @@ import pytest
 
 from s1kit.evaluation.runner import EvalConfig, run_eval
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]  # seven runs on a shared 2-core box
 
-BUDGET = 48
+BUDGET = 32
 CASES = {
     "bf": ("budget_forcing", {}, 0.0),
     "msg": ("budget_forcing", {}, 0.0),
@@ -24,12 +24,12 @@ CASES = {
     ),
     "tree": (
         "tree_search",
-        {"beam_width": 2, "expansion": 2, "step_tokens": 16, "scorer": "mean_logprob"},
+        {"beam_width": 2, "expansion": 2, "step_tokens": 12, "scorer": "mean_logprob"},
         0.7,
     ),
     "dynasor": (
         "early_exit",
-        {"probe_every": 16, "probe_agree": 2, "probe_tokens": 12, "probe_text": "dynasor"},
+        {"probe_every": 8, "probe_agree": 2, "probe_tokens": 12, "probe_text": "dynasor"},
         0.0,
     ),
 }
@@ -50,7 +50,7 @@ def runs(tmp_path_factory, embedded_llamacpp):
             method=method,
             method_params=params,
             temperature=temp,
-            max_answer_tokens=24,
+            max_answer_tokens=16,
             budget_message=" Time is up, so I answer now." if name == "msg" else "",
             grading_workers=1,
         )
