@@ -77,9 +77,9 @@ def test_pathological_answers_are_wrong_within_the_timeout():
     # Each killed item gets its verdict at its timeout (+ the poll/kill slack, well under 0.5 s) ...
     assert all(d < timeout + 0.5 for d, v in zip(durations, out, strict=True) if v.timed_out), durations
     # ... and the whole call costs, per kill, the timeout plus starting the replacement worker (a restart
-    # imports what the first start imported, with warm disk caches: at most start_cost; 1.5x for a shared,
-    # loaded machine), plus one normal item (< 1 s). The old test allowed 2 x 1 s + 30 s.
-    bound = killed * (timeout + 1.5 * start_cost) + 1.0
+    # imports what the first start imported, with warm disk caches: at most start_cost; 2x for the load
+    # swings of a shared machine), plus one normal item (< 1 s). The old test allowed 2 x 1 s + 30 s.
+    bound = killed * (timeout + 2 * start_cost) + 1.0
     assert elapsed < bound, (elapsed, bound, start_cost)
 
 
