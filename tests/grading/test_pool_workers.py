@@ -72,6 +72,17 @@ def test_grade_from_python_dash_c(tmp_path):
     _assert_clean(_run(["-c", SCRIPT], tmp_path))
 
 
+def test_shared_equal_many_and_bad_arguments():
+    from s1kit.grading import api
+
+    assert api.equal_many([(r"\frac{1}{2}", "0.5"), ("3", "4")], "math", timeout=5) == [True, False]
+    assert api.equal_many([], "gpqa") == []
+    with pytest.raises(S1kitError, match="unknown grading kind"):
+        api.equal_many([("1", "1")], "chemistry")  # type: ignore[arg-type]
+    with pytest.raises(S1kitError, match="timeout"):
+        grade("1", "1", timeout=0)
+
+
 def test_grade_from_a_thread_and_the_main_thread_at_once():
     cases = [
         (r"$\boxed{\frac{1}{2}}$", "0.5", "math", True),
