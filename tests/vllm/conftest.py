@@ -45,7 +45,7 @@ def wait_up(url: str, proc: subprocess.Popen, deadline_s: float, log: Path) -> N
 
 
 @contextmanager
-def process(cmd: list[str], url: str, log: Path, *, env: dict | None = None, deadline_s: float = 900):
+def process(cmd: list[str], url: str, log: Path, *, env: dict | None = None, deadline_s: float = 1800):
     """Run a server process until the block ends; yields it once ``url`` answers ``/v1/models``."""
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
@@ -83,7 +83,7 @@ def vllm_server(fp32_folder, tmp_path_factory):
     cmd = [
         str(python), "-m", "vllm.entrypoints.openai.api_server", "--model", str(fp32_folder),
         "--served-model-name", "smol", "--host", "127.0.0.1", "--port", str(port), "--dtype", "float32",
-        "--max-model-len", "2048", "--enable-prefix-caching", "--seed", "0",
+        "--max-model-len", "2048", "--enable-prefix-caching", "--seed", "0", "--enforce-eager",
     ]  # fmt: skip
     log = tmp_path_factory.mktemp("vllm") / "server.log"
     env = {"VLLM_CPU_KVCACHE_SPACE": "1", "OMP_NUM_THREADS": "1"}

@@ -12,7 +12,10 @@ from s1kit import Budget
 from s1kit.errors import ConfigError, S1kitError
 from s1kit.generation.generator import Generator
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
+# enforce_eager: no torch.compile (minutes of C++ compilation on a busy CPU); the numerics are the
+# same kernels run one by one.
+EAGER = {"enforce_eager": True}
 
 QUESTIONS = ["What is 2+3?", "How many positive divisors does 12 have?", "Name a prime number.", "Why?"]
 BUDGETS = [
@@ -25,7 +28,9 @@ BUDGETS = [
 @pytest.fixture(scope="module")
 def vllm_gen(fp32_folder):
     pytest.importorskip("vllm")
-    return Generator.load(str(fp32_folder), backend="vllm", format="r1", max_model_len=2048, dtype="float32")
+    return Generator.load(
+        str(fp32_folder), backend="vllm", format="r1", max_model_len=2048, dtype="float32", **EAGER
+    )
 
 
 @pytest.fixture(scope="module")

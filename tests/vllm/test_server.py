@@ -15,7 +15,7 @@ from s1kit.backends.openai import OpenAIEngine
 from s1kit.errors import S1kitError
 from s1kit.generation.generator import Generator
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 QUESTIONS = ["What is 2+3?", "How many positive divisors does 12 have?", "Name a prime number."]
 BUDGETS = [

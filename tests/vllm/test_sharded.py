@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from tests.vllm.conftest import free_port, process
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 SWEEP = ["--task", "gsm8k", "--limit", "6", "--budgets", "24,48", "--num-ignore", "1", "--max-answer-tokens",
          "12", "--batch-size", "6", "--format", "r1", "--tokenizer", "default", "--no-progress"]  # fmt: skip
