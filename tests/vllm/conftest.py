@@ -8,7 +8,9 @@ on loopback.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -48,18 +50,26 @@ def wait_up(url: str, proc: subprocess.Popen, deadline_s: float, log: Path) -> N
 def process(cmd: list[str], url: str, log: Path, *, env: dict | None = None, deadline_s: float = 1800):
     """Run a server process until the block ends; yields it once ``url`` answers ``/v1/models``."""
     with log.open("w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        proc = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
     try:
         wait_up(url, proc, deadline_s, log)
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
+        # The whole process group: vLLM's server runs its engine core in a child process.
+        for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
             try:
-                proc.wait(30)
+                proc.wait(wait)
+                break
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+                continue
 
 
 @pytest.fixture(scope="session")
