@@ -14,13 +14,24 @@ module         job
 from __future__ import annotations
 
 from s1kit.grading.api import grade
-from s1kit.grading.judge import KINDS, Verdict, aime_int, boxed_all, extract_answer, gpqa_letter, judge, math_equal
+from s1kit.grading.judge import (
+    KINDS,
+    Verdict,
+    aime_int,
+    boxed_all,
+    equivalent,
+    extract_answer,
+    gpqa_letter,
+    judge,
+    math_equal,
+)
 
 __all__ = [
     "KINDS",
     "Verdict",
     "aime_int",
     "boxed_all",
+    "equivalent",
     "extract_answer",
     "gpqa_letter",
     "grade",
