@@ -23,6 +23,7 @@ extracted      the graded answer text, or null
 correct        the verdict (bool)
 grade_source   ``"answer"``, ``"thinking"`` (fallback: the answer part gave nothing) or ``"none"``
 grade_timed_out  grading passed its per-item timeout (graded wrong)
+grade_error    why grading itself failed (a worker crash, a parser error), else null: never a plain wrong
 thinking, answer       the generated text (answer includes a forced primer)
 thinking_tokens, answer_tokens, prompt_tokens, forced_end, ignored_stops, finish_reason
 events         forcing events (``ForcingEvent.to_dict()``), timings (``Timings.to_dict()``)
