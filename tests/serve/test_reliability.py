@@ -237,3 +237,39 @@ def test_client_timeout_on_a_non_streaming_request_cancels_it(server):
     while sched.load["active"]:
         assert time.time() < deadline, f"the abandoned request is still decoding: {sched.load}"
         time.sleep(0.1)
+
+
+def test_a_dropped_non_streaming_request_stops_within_a_few_steps(server):
+    """The issue's probe: the client leaves at step ~5 of a long request; decoding must stop at once."""
+    import socket
+
+    url, app = server
+    sched = app.state.scheduler
+    body = json.dumps(
+        {
+            "model": "tiny",
+            "messages": [{"role": "user", "content": "long"}],
+            "max_thinking_tokens": 400,
+            "min_thinking_tokens": 400,
+            "max_tokens": 5,
+        }
+    ).encode()
+    port = int(url.rsplit(":", 1)[1])
+    s = socket.create_connection(("127.0.0.1", port))
+    start = sched.steps
+    s.sendall(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    deadline = time.time() + 30
+    while sched.steps < start + 5:
+        assert time.time() < deadline
+        time.sleep(0.001)
+    s.close()  # the client goes away mid-generation
+    dropped = sched.steps
+    deadline = time.time() + 10
+    while sched.load["active"]:
+        assert time.time() < deadline, f"the abandoned request is still decoding: {sched.load}"
+        time.sleep(0.005)
+    after = sched.steps - dropped
+    assert after <= 10, f"{after} steps decoded after the client left (of ~400)"
