@@ -171,3 +171,17 @@ def test_by_subject_and_level_and_summary():
     assert s["scaling"] == pytest.approx((100 - 50) / 140 * 1000)
     assert s["performance"] == 100.0
     assert s["settings"][0]["by_subject"]["Algebra"]["n"] == 2
+
+
+def test_summary_counts_the_votes_equivalence_checks_and_their_timeouts():
+    # two samples of one problem: 1/2 and x+1 need one check; a comparer that times out (None) keeps
+    # them apart, and the summary says so
+    rs = [rec("p", True, sample=0, extracted=r"\frac{1}{2}"), rec("p", False, sample=1, extracted="x+1")]
+    s = summarize(rs, equal=lambda pairs, kind: [None] * len(pairs))
+    assert s["vote_checks"] == {"pairs": 1, "timed_out": 1}
+    assert s["settings"][0]["maj@k"]["2"] == 0.5  # a 1-1 tie between the two clusters
+    assert summarize(rs[:1], equal=never_asked)["vote_checks"] == {"pairs": 0, "timed_out": 0}
+
+
+def never_asked(pairs, kind):
+    raise AssertionError("one answer: nothing to compare")

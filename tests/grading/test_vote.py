@@ -92,7 +92,10 @@ def test_checks_are_batched_across_problems():
         return in_process(pairs, kind)
 
     labels = cluster_many([[r"\frac{1}{2}", "0.5"], ["x+1", "1+x", "2"]], equal=counting)
-    assert labels == [[0, 0], [0, 0, 1]] and len(calls) == 1
+    assert labels == [[0, 0], [0, 0, 1]]
+    # round 1: both problems' second answers in one batch; round 2: "2" against the first answer of the
+    # one cluster so far ("x+1"), not against every earlier answer
+    assert calls == [2, 1]
 
 
 SCRIPT = r"""

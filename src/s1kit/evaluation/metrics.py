@@ -42,22 +42,20 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
-from s1kit.evaluation.at_k import (
-    EXACT_SUBSETS,
-    Samples,
-    compute_tokens,
-    k_curve,
-    k_values,
-    maj_at_k,
-    parallel_curves,
-    pass_at_k,
-    samples_by_setting,
-)
-from s1kit.grading.vote import Equal
+from s1kit.evaluation import at_k
+from s1kit.evaluation.at_k import Samples, compute_tokens, k_curve, parallel_curves, samples_by_setting
+from s1kit.grading.vote import Equal, pool_equal
 
 Z95 = 1.959963984540054
 SCALING_PER = 1000  # thinking tokens per unit of the Scaling slope
 SCALING_UNIT = f"accuracy points per {SCALING_PER} thinking tokens"
+# pass@k and maj@k live in at_k (one implementation); their names here keep working
+EXACT_SUBSETS, k_values, maj_at_k, pass_at_k = (
+    at_k.EXACT_SUBSETS,
+    at_k.k_values,
+    at_k.maj_at_k,
+    at_k.pass_at_k,
+)
 COMBINED = ("majority_vote", "best_of_n", "grid")  # methods that sample N and combine them afterwards
 
 
@@ -327,7 +325,16 @@ def summarize(records: Sequence[dict[str, Any]], *, equal: Equal | None = None) 
         equal: the equivalence check votes cluster answers by (default: the grading workers).
     """
     groups = group_by_setting(records)
-    clustered = samples_by_setting(groups, equal=equal)
+    checks = {"pairs": 0, "timed_out": 0}  # the votes' equivalence checks (timed out: taken as not equal)
+    compare = equal or pool_equal()
+
+    def counted(pairs: Sequence[tuple[str, str]], kind: str) -> Sequence[bool | None]:
+        got = compare(pairs, kind)
+        checks["pairs"] += len(pairs)
+        checks["timed_out"] += sum(v is None for v in got)
+        return got
+
+    clustered = samples_by_setting(groups, equal=counted)
     settings = []
     for sid, rs in groups.items():
         stats = thinking_stats(rs)
@@ -361,36 +368,10 @@ def summarize(records: Sequence[dict[str, Any]], *, equal: Equal | None = None) 
         "scaling_unit": SCALING_UNIT,
         "performance": _finite(performance([(0, 100 * s["accuracy"]) for s in settings])),
         "curves": curves_by_method(found),
+        "vote_checks": checks,
         "settings": settings,
     }
 
 
 def _finite(x: float) -> float | None:
     return None if math.isnan(x) else x
-
-
-__all__ = [
-    "COMBINED",
-    "EXACT_SUBSETS",
-    "SCALING_PER",
-    "SCALING_UNIT",
-    "Curve",
-    "accuracy",
-    "by_field",
-    "compute_tokens",
-    "control",
-    "curve_label",
-    "curves",
-    "curves_by_method",
-    "group_by_setting",
-    "k_values",
-    "maj_at_k",
-    "parallel_curves",
-    "pass_at_k",
-    "performance",
-    "scaling",
-    "summarize",
-    "thinking_stats",
-    "wilson",
-    "within_budget",
-]

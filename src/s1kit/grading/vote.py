@@ -15,8 +15,9 @@ problem's samples are clustered in three steps, cheapest first:
    out is "not equal"), never in the caller's process; they are skipped when no pair needs them (one
    cluster, or every key a plain number: two different numbers are different answers).
 
-Cost: the checks grow with the square of a problem's distinct non-numeric answers (every later cluster is
-compared with every earlier one, in one batch); verdicts are cached per process.
+Cost: each new answer is compared with the first answer of every cluster before it (so at worst the square
+of a problem's distinct answers, when none are equivalent), in batches shared by all problems; the default
+comparer caches verdicts per process.
 
 The largest cluster wins (:func:`vote`; with ``weights``, the largest summed weight). **Ties** go to the
 cluster whose first voter comes first in input order. The metrics (maj@k, weighted votes) credit a tie
@@ -42,13 +43,13 @@ from s1kit.grading.judge import KINDS
 
 Equal = Callable[[Sequence[tuple[str, str]], str], Sequence["bool | None"]]
 """``equal(pairs, kind) -> verdicts``: is each (answer, answer taken as the gold) pair equivalent
-(``None``: comparing timed out or failed, taken as not equal). The default is the grading pool's
-``equal_many``."""
+(``None``: comparing timed out or failed, taken as not equal). The default is :func:`pool_equal`."""
 
 BARE_ANSWER_CHARS = 200  # an unextractable text this short and on one line is taken as the answer itself
 CACHE_PAIRS = 100_000  # equivalence verdicts the default comparer remembers (per process)
 _NUMBER = re.compile(r"#?[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
-_cache: dict[tuple[str, str, str], bool] = {}
+_cache: dict[tuple[str, str, str], bool | None] = {}
+_UNKNOWN = object()
 _cache_lock = threading.Lock()
 
 
@@ -91,8 +92,8 @@ def cluster_many(
     extract: bool = True,
     timeout: float = 5.0,
 ) -> list[list[int | None]]:
-    """Cluster labels for each group of answers (one group = one problem's samples), all groups' equivalence
-    checks sent to the workers in one batch.
+    """Cluster labels for each group of answers (one group = one problem's samples); the equivalence checks
+    of all groups go to the workers together, one batch per round.
 
     Returns, per group, one label per answer: ``None`` for an abstention, else 0, 1, 2 … numbered in
     order of each cluster's first member.
@@ -102,7 +103,6 @@ def cluster_many(
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise S1kitError(f"vote timeout={timeout!r} is invalid: expected seconds > 0")
     keyed: list[tuple[list[str | None], list[str], list[str]]] = []  # (key per answer, keys, their texts)
-    pairs: dict[tuple[str, str], bool] = {}
     for answers in groups:
         per_answer: list[str | None] = []
         keys: list[str] = []
@@ -116,38 +116,44 @@ def cluster_many(
                 seen.add(k)
                 keys.append(k)
                 texts.append(a)  # type: ignore[arg-type]
-        for j in range(1, len(keys)):
-            for i in range(j):
-                if _needs_check(keys[i], keys[j], kind):
-                    pairs[(texts[j], texts[i])] = False
         keyed.append((per_answer, keys, texts))
-    if pairs:
-        asked = list(pairs)
-        verdicts = (equal or _pool_equal(timeout))(asked, kind)
-        if len(verdicts) != len(asked):
-            raise S1kitError(f"equal() gave {len(verdicts)} verdicts for {len(asked)} pairs")
-        pairs = {p: v is True for p, v in zip(asked, verdicts, strict=True)}
-    return [_labels(per_answer, keys, texts, kind, pairs) for per_answer, keys, texts in keyed]
+    labels = _merge([(keys, texts) for _, keys, texts in keyed], kind, equal or pool_equal(timeout))
+    return [
+        [None if k is None else lab[k] for k in per] for (per, _, _), lab in zip(keyed, labels, strict=True)
+    ]
 
 
-def _labels(
-    per_answer: list[str | None],
-    keys: list[str],
-    texts: list[str],
-    kind: str,
-    equal: dict[tuple[str, str], bool],
-) -> list[int | None]:
-    reps: list[int] = []  # index (into keys) of each cluster's first key
-    label_of_key: dict[str, int] = {}
-    for j, k in enumerate(keys):
-        for c, i in enumerate(reps):
-            if _needs_check(keys[i], k, kind) and equal.get((texts[j], texts[i]), False):
-                label_of_key[k] = c
-                break
-        else:
-            label_of_key[k] = len(reps)
-            reps.append(j)
-    return [None if k is None else label_of_key[k] for k in per_answer]
+def _merge(groups: list[tuple[list[str], list[str]]], kind: str, equal: Equal) -> list[dict[str, int]]:
+    """Cluster label of each key, per group: each key in turn joins the earliest cluster whose first answer
+    is equivalent to it, else starts a cluster. Runs in rounds: one batch of checks per round, holding, for
+    every group, its next key against its clusters' first answers (never against every earlier answer)."""
+    verdicts: dict[tuple[str, str], bool] = {}
+    reps: list[list[int]] = [[] for _ in groups]  # per group: index of each cluster's first key
+    labels: list[dict[str, int]] = [{} for _ in groups]
+    done = [0] * len(groups)
+    while True:
+        wanted: dict[tuple[str, str], None] = {}
+        for g, (keys, texts) in enumerate(groups):
+            while done[g] < len(keys):
+                j = done[g]
+                checks = [(texts[j], texts[i]) for i in reps[g] if _needs_check(keys[i], keys[j], kind)]
+                unknown = [p for p in checks if p not in verdicts]
+                if unknown:
+                    wanted.update(dict.fromkeys(unknown))
+                    break
+                c = next((c for c, i in enumerate(reps[g]) if verdicts.get((texts[j], texts[i]))), None)
+                if c is None:
+                    c = len(reps[g])
+                    reps[g].append(j)
+                labels[g][keys[j]] = c
+                done[g] += 1
+        if not wanted:
+            return labels
+        asked = list(wanted)
+        got = list(equal(asked, kind))
+        if len(got) != len(asked):
+            raise S1kitError(f"equal() gave {len(got)} verdicts for {len(asked)} pairs")
+        verdicts.update((p, v is True) for p, v in zip(asked, got, strict=True))
 
 
 def cluster(
@@ -209,15 +215,17 @@ def vote(
     return answer_of(answers[first], kind, extract=extract)
 
 
-def _pool_equal(timeout: float) -> Equal:
-    """The grading pool's ``equal_many`` with a per-process cache of verdicts."""
+def pool_equal(timeout: float = 5.0) -> Equal:
+    """The default comparer: the grading pool's ``equal_many`` (the pool :func:`~s1kit.grading.grade` uses,
+    one per process), each pair bounded by ``timeout`` seconds, with a per-process cache of verdicts. A pair
+    that timed out or failed stays ``None`` (not equal) and is not asked again."""
 
     def equal(pairs: Sequence[tuple[str, str]], kind: str) -> list[bool | None]:
         with _cache_lock:
-            known = {p: _cache.get((kind, *p)) for p in pairs}
-        todo = [p for p, v in known.items() if v is None]
+            known = {p: _cache.get((kind, *p), _UNKNOWN) for p in pairs}
+        todo = [p for p, v in known.items() if v is _UNKNOWN]
         if todo:
-            from s1kit.grading import api  # the pool grade() uses: one worker per process, shared
+            from s1kit.grading import api
 
             with api._LOCK:
                 pool = api._shared_pool()
@@ -227,11 +235,10 @@ def _pool_equal(timeout: float) -> Equal:
                 if len(_cache) + len(todo) > CACHE_PAIRS:
                     _cache.clear()
                 for p, v in zip(todo, got, strict=True):
-                    known[p] = v is True  # a timed-out pair stays "not equal": never retried
-                    _cache[(kind, *p)] = v is True
-        return [known[p] for p in pairs]
+                    known[p] = _cache[(kind, *p)] = v if isinstance(v, bool) else None
+        return [known[p] for p in pairs]  # type: ignore[misc]
 
     return equal
 
 
-__all__ = ["Equal", "answer_of", "cluster", "cluster_many", "tally", "vote"]
+__all__ = ["Equal", "answer_of", "cluster", "cluster_many", "pool_equal", "tally", "vote"]
