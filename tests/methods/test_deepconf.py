@@ -74,3 +74,13 @@ def test_refusals(smol_tokenizer):
     gen = scripted_generator(smol_tokenizer, [Script(THINKING)], max_batch=0)
     with pytest.raises(S1kitError, match="step-level decoding"):
         _run(gen, {"traces": 2, "warmup": 1})
+
+
+def test_a_torch_row_gives_the_numpy_confidence():
+    import numpy as np
+    import torch
+
+    x = np.random.default_rng(0).normal(size=300).astype(np.float32)
+    assert token_confidence(torch.from_numpy(x), 20, 256) == pytest.approx(
+        token_confidence(x, 20, 256), rel=1e-5
+    )

@@ -115,3 +115,17 @@ def test_a_round_drops_a_thinking_only_bias_once_the_answer_begins(smol_tokenize
     assert _phase_sampling(sp, st).logit_bias == ()
     everywhere = SamplingParams(logit_bias={5: -100})
     assert _phase_sampling(everywhere, st) is everywhere
+
+
+def test_a_torch_row_is_read_as_the_numpy_one(smol_tokenizer):
+    import torch
+    from tests.methods.scripted import scripted_generator
+
+    from s1kit.methods.nowait import Suppressions
+
+    gen = scripted_generator(smol_tokenizer, [])
+    watch = Suppressions(gen, [3, 11, 500])
+    x = np.random.default_rng(2).normal(size=gen.tokenizer.vocab_size).astype(np.float32)
+    x[11] = 9.0
+    top, mass = watch._look(torch.from_numpy(x))
+    assert (top, mass) == (11, pytest.approx(watch._look(x)[1], rel=1e-4)) and watch._look(x)[0] == 11

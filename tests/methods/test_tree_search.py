@@ -75,3 +75,14 @@ def test_refusals(smol_tokenizer):
         )
     with pytest.raises(S1kitError, match="reward-model"):
         _run(gen, {"scorer": "reward_model"})
+
+
+def test_a_torch_row_gives_the_numpy_step_stats():
+    import numpy as np
+    import torch
+
+    from s1kit.methods.parallel import step_stats
+    from s1kit.methods.tree_search import _stats
+
+    x = np.random.default_rng(1).normal(size=300).astype(np.float32)
+    assert _stats(torch.from_numpy(x), 7, 256) == pytest.approx(step_stats(x, 7, 256), rel=1e-5)

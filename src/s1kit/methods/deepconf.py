@@ -40,9 +40,15 @@ MODES = ("offline", "online")
 
 
 def token_confidence(logits: Any, k: int, vocab: int) -> float:
-    """Minus the mean log-probability of the ``k`` most likely tokens of one step's distribution."""
-    x = logits.detach().float().cpu().numpy() if hasattr(logits, "detach") else np.asarray(logits)
-    x = x[:vocab].astype(np.float64)
+    """Minus the mean log-probability of the ``k`` most likely tokens of one step's distribution.
+
+    A torch row is reduced where it lives (one scalar comes back from a GPU, not the vocabulary)."""
+    if hasattr(logits, "detach"):
+        import torch
+
+        t = logits.detach()[:vocab].float()
+        return float(torch.logsumexp(t, 0) - torch.topk(t, min(k, t.numel())).values.mean())
+    x = np.asarray(logits)[:vocab].astype(np.float64)
     m = x.max()
     lse = m + math.log(float(np.exp(x - m).sum()))
     k = min(k, x.size)

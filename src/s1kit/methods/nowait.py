@@ -93,17 +93,26 @@ class Suppressions:
                 self.count[index] += 1
                 if self.count[index] <= MAX_EVENTS:
                     state.record("suppressed", self.gen.tokenizer.decode([top]), (top,))
-        x = _numpy(session.logits())[: self.gen.tokenizer.vocab_size].astype(np.float64)
+        self._pending[index] = self._look(session.logits())
+
+    def _look(self, logits: Any) -> tuple[int, float]:
+        """(the top token, the probability of the masked tokens) of one step's raw distribution; a torch
+        row is reduced where it lives (two numbers come back from a GPU)."""
+        vocab = self.gen.tokenizer.vocab_size
+        if hasattr(logits, "detach"):
+            import torch
+
+            t = logits.detach()[:vocab].float()
+            ids = torch.as_tensor(self.ids, device=t.device)
+            top, mass = torch.stack([t.argmax().float(), torch.softmax(t, 0)[ids].sum()]).tolist()
+            return int(top), float(mass)
+        x = np.asarray(logits)[:vocab].astype(np.float64)
         top = int(x.argmax())
         p = np.exp(x - x[top])
-        self._pending[index] = (top, float(p[self.ids].sum() / p.sum()))
+        return top, float(p[self.ids].sum() / p.sum())
 
     def info(self, index: int) -> dict[str, Any]:
         return {"suppressed": self.count[index], "suppressed_mass": round(self.mass[index], 4)}
-
-
-def _numpy(x: Any) -> np.ndarray:
-    return x if isinstance(x, np.ndarray) else x.detach().float().cpu().numpy()
 
 
 def nowait(gen: Any, prompts: list[str], s: Any, sp: list[SamplingParams], c: Any) -> list[Completion]:

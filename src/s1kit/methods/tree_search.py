@@ -23,6 +23,7 @@ candidate (score, tokens, kept or pruned).
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -55,7 +56,7 @@ class StepCut:
         vocab = self.gen.tokenizer.vocab_size
         last, role = state.tokens[-1], state.roles[-1]
         if role == "think" and index in self.prev:
-            lp, cert = step_stats(self.prev[index], last, vocab)
+            lp, cert = _stats(self.prev[index], last, vocab)
             self.logprob[index].append(lp)
             self.certainty[index].append(cert)
         logits = session.logits()
@@ -64,6 +65,17 @@ class StepCut:
         full = state.thinking_tokens >= self.step_tokens  # each round's state starts at 0
         if (ended or full) and state.stop("step_end"):
             self.paused.add(index)
+
+
+def _stats(logits: Any, token: int, vocab: int) -> tuple[float, float]:
+    """(log p(token), KL(uniform || p)) of one step; a torch row is reduced where it lives."""
+    if not hasattr(logits, "detach"):
+        return step_stats(logits, token, vocab)
+    import torch
+
+    logp = torch.log_softmax(logits[:vocab].float(), 0)
+    lp, mean = torch.stack([logp[token], logp.mean()]).tolist()
+    return float(lp), float(-math.log(vocab) - mean)
 
 
 @dataclass
