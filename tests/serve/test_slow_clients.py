@@ -74,10 +74,14 @@ def _dropped_with_408(socks: list[socket.socket]) -> int:
 @pytest.fixture(scope="module")
 def quick_server(tiny_gen):
     from s1kit.serving import ServerConfig, create_app
+    from s1kit.serving.prompts import max_token_bytes
 
     app = create_app(tiny_gen, ServerConfig(max_batch=4, max_tokens_cap=64, read_timeout=2.0))
     with running(app) as url:
         _ask(url)  # warm up: the first generation is slower than any other
+        deadline = time.monotonic() + 60
+        while max_token_bytes(tiny_gen.tokenizer) is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # the vocabulary scan behind the byte bound runs once after start
         yield url
 
 
@@ -162,3 +166,35 @@ def test_300_half_open_connections_held_10s(tiny_gen):
         )
         assert latencies[-1] < 0.5
         assert _dropped_with_408(socks) == 300
+
+
+def test_huge_prompts_are_refused_by_size_without_stalling_health(quick_server):
+    """Eight concurrent ~900 KB prompts: each a 400 (too long, by byte count before tokenising);
+    /health keeps answering meanwhile."""
+    from .test_fuzz import HealthPoller
+
+    url = quick_server
+    big = "lorem ipsum dolor sit amet " * 33_000  # ~900 KB
+    codes: list[tuple[int, str | None, bool]] = []
+
+    def one(i: int) -> None:
+        path, body = (
+            ("/v1/chat/completions", {"model": "tiny", "messages": [{"role": "user", "content": big}]})
+            if i % 2
+            else ("/v1/completions", {"model": "tiny", "prompt": big})
+        )
+        r = httpx.post(url + path, json=body, timeout=60)
+        err = r.json()["error"]
+        codes.append((r.status_code, err.get("code"), "bytes" in err["message"]))
+
+    with HealthPoller(url) as health:
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        time.sleep(0.3)
+    assert codes == [(400, "context_length_exceeded", True)] * 8  # refused by size, not tokenised
+    assert health.failures == []
+    lat = sorted(health.latencies)
+    assert lat[int(0.9 * (len(lat) - 1))] < 0.25, f"/health latencies {lat[-5:]}"
