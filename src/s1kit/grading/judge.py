@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from s1kit.errors import S1kitError
 from s1kit.grading.extract import (
@@ -40,7 +40,7 @@ from s1kit.grading.extract import (
 
 Kind = Literal["math", "aime", "gpqa"]
 Source = Literal["answer", "thinking", "none"]
-KINDS: tuple[str, ...] = ("math", "aime", "gpqa")
+KINDS: tuple[str, ...] = get_args(Kind)  # the one list of grading kinds (tasks, CLI, votes use it)
 MAX_EXTRACTED = 1_000  # characters; longer "answers" are not parsed (graded wrong)
 PARSE_TIMEOUT_S = 3  # math-verify's own (signal-based) timeouts inside a worker; the pool's is the hard one
 
