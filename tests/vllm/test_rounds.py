@@ -18,7 +18,8 @@ BUDGETS = [
     Budget(max_thinking_tokens=24, num_ignore=2, max_answer_tokens=8),
     Budget(max_thinking_tokens=40, min_thinking_tokens=30, max_answer_tokens=6),
 ]
-HAS_VLLM = importlib.util.find_spec("vllm") is not None
+_spec = importlib.util.find_spec("vllm")
+HAS_VLLM = _spec is not None and _spec.origin is not None  # tests/vllm itself is a namespace package
 
 
 class BatchedRounds:

@@ -35,7 +35,7 @@ from s1kit.backends.base import RoundResult
 from s1kit.backends.models import ModelSpec, gguf_to_hf
 from s1kit.backends.openai import round_seed
 from s1kit.backends.tokenizer import HFTokenizer
-from s1kit.errors import ConfigError, S1kitError
+from s1kit.errors import ConfigError, MissingExtraError, S1kitError
 from s1kit.generation.sampling import SamplingParams
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -93,9 +93,12 @@ class VLLMEngine:
                 f"{', '.join(foreign)} do not apply to the vllm backend (vLLM places the model itself)"
             )
         opts.update(extra)
+        try:
+            from vllm import LLM
+        except ImportError:  # e.g. a directory named vllm on sys.path, not the package
+            raise MissingExtraError("the vllm backend", "vllm", "vllm") from None
         path = gguf_to_hf(spec.path) if spec.kind == "gguf" else spec.path
         from transformers import AutoTokenizer
-        from vllm import LLM
 
         if opts["tensor_parallel_size"] == 1:
             # The engine core in this process: no worker process to spawn, so no __main__ guard needed.
