@@ -24,6 +24,7 @@ def rec(method, cap, pid, sample, correct, think, extracted=None, params=None, *
         },
         "method": method,
         "sample": sample,
+        "gold": "1",
         "correct": correct,
         "extracted": extracted or ("1" if correct else f"{100 + sample}"),
         "thinking_tokens": think,
