@@ -19,12 +19,12 @@ def tok():
 
 
 def test_characters_round_trip_and_s1_words_are_single_tokens(tok):
-    text = "Sum mod 10: 3 1 4\n3>3\nWait\n1>4 {x} \\boxed{7}"
+    text = "Sum mod 10: 3 1 4 _ _ _ _ _ _\n3\n4\nWait\n8 {x} \\boxed{7}"
     ids = tok.encode(text, add_special_tokens=False)
     assert tok.decode(ids) == text
     for word in ("Wait", "<|im_start|>", "<|im_end|>", "Final Answer:", "think", "answer"):
         assert len(tok.encode(word, add_special_tokens=False)) == 1, word
-    assert len(tok.encode("3>3\n", add_special_tokens=False)) == 4
+    assert len(tok.encode("3\n", add_special_tokens=False)) == 2
     assert tok.encode("é", add_special_tokens=False) == [tok.unk_token_id]
 
 
@@ -36,8 +36,11 @@ def test_s1_format_resolves_to_the_special_tokens(tok):
     end = tok.convert_tokens_to_ids("<|im_end|>")
     assert ids.think_end == (start, tok.convert_tokens_to_ids("answer"), tok.convert_tokens_to_ids("\n"))
     assert (start,) in ids.stop_seqs and (end,) in ids.stop_seqs and end in ids.answer_stops
-    prompt = fmt.render_prompt(t, "Sum mod 10: 1 2")
-    assert prompt == "<|im_start|>user\nSum mod 10: 1 2<|im_end|>\n<|im_start|>assistant\n<|im_start|>think\n"
+    prompt = fmt.render_prompt(t, "Sum mod 10: 1 2 _ _ _ _ _ _ _")
+    assert (
+        prompt
+        == "<|im_start|>user\nSum mod 10: 1 2 _ _ _ _ _ _ _<|im_end|>\n<|im_start|>assistant\n<|im_start|>think\n"
+    )
 
 
 def test_training_rows_train_only_thinking_and_answer_and_fit_the_block(tok):
@@ -45,15 +48,15 @@ def test_training_rows_train_only_thinking_and_answer_and_fit_the_block(tok):
     from s1kit.training.data import Example
     from s1kit.training.formatting import IGNORE, format_example
 
-    p = ToyProblem(tuple(range(10)) + (9, 9))
-    thinking, attempt = make_trace(p, "resume", 5)
+    p = ToyProblem((0, 1, 2, 3, 4, 5, 6, 7, 8))
+    thinking, attempt = make_trace(p, "resume", 2)
     cfg = TrainConfig.from_recipe("toy-cpu")
     ex = format_example(HFTokenizer(tok), Example(p.question, thinking, attempt), cfg)
     assert not ex.truncated and ex.full_length < 128
     trained = [i for i, label in zip(ex.input_ids, ex.labels, strict=True) if label != IGNORE]
     text = tok.decode(trained)
     assert (
-        text.startswith("0>0\n1>1\n")
+        text.startswith("0\n1\nWait\n6\n0\n")
         and "Wait" in text
         and text.endswith(f"Final Answer: {p.answer}<|im_end|>")
     )
@@ -69,7 +72,7 @@ def test_random_init_model_loads_and_budget_forcing_caps_it(tmp_path):
     )
     gen = Generator.load(str(path), backend="hf", device="cpu")
     assert gen.format.name == "s1"
-    out = gen.generate("Sum mod 10: 1 2 3", Budget(max_thinking_tokens=5, max_answer_tokens=3))
+    out = gen.generate("Sum mod 10: 1 2 3 _ _ _ _ _ _", Budget(max_thinking_tokens=5, max_answer_tokens=3))
     assert out.thinking_tokens <= 5 and out.answer_tokens <= 3
 
 

@@ -16,8 +16,8 @@ def test_toy_is_a_registered_task_with_exact_answers():
     for p in task.problems:
         q = parse_question(p.question)
         assert q is not None and q.answer == p.gold and q.k == p.meta["k"]
-    assert {p.meta["k"] for p in task.problems} == set(range(2, 12))
-    assert task.describe()["options"] == {"seed": 0, "n": 200, "k_min": 2, "k_max": 11}
+    assert {p.meta["k"] for p in task.problems} == set(range(2, 10))
+    assert task.describe()["options"] == {"seed": 0, "n": 200, "k_min": 2, "k_max": 9}
 
 
 def test_options_change_the_problems_and_unknown_ones_are_refused():

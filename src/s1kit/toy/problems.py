@@ -1,18 +1,22 @@
 """The toy reasoning task: a running sum mod 10 over K digits, where thinking is necessary.
 
-A problem is K digits; the answer is their sum mod 10. A worked trace writes one line per step, the
-digit it adds and the running sum (``3>3``, ``1>4``, ``4>8``, ...), so every step is a local
-operation (copy the next digit, add it to the previous sum mod 10) and the answer is the last
-line: it cannot be computed without all K steps. With fewer than K steps of thinking the best a
-model can do is guess (10%), so accuracy rises with the thinking budget.
+A problem is K digits (K <= 9) written in nine slots, padded with ``_``; the answer is their sum mod 10.
+A worked trace writes one line per step, the running sum so far, so every step reads two tokens at a
+fixed distance (the digit in the question slot that lines up with this line, and the line above) and
+adds them mod 10: operations a 2-layer transformer learns in minutes, where a content lookup ("the
+digit after the one I used last") takes far longer. The answer is the last line: with fewer than K
+steps of thinking a model can only guess (10%), so accuracy rises with the thinking budget.
 
-The training pool (the s1K schema, see :func:`pool_rows`) mixes three kinds of trace:
+The training pool (the s1K schema, see :func:`pool_rows`) mixes the kinds of trace a teacher writes:
 
 * ``full``: all K steps, then the answer;
 * ``lazy``: stops after j < K steps and answers the running sum so far (a guess, usually wrong), so
   the trained model sometimes stops too early;
-* ``resume``: stops after j < K steps, writes "Wait", resumes and finishes: the correction budget
-  forcing's "Wait" triggers at inference.
+* ``resume``: stops after j steps, writes "Wait" (in the slot of step j+1), resumes and finishes
+  correctly (the line after "Wait" adds the two digits of its slot and the one before), the
+  correction budget forcing's "Wait" triggers at inference;
+* ``check``: all K steps, then "Wait", then stops again with the same answer (what a model does when
+  "Wait" comes after it has finished);
 
 and a few broken rows (an API error stored as a trace, a trace cut before its answer) for the quality
 filter. Everything is drawn from a seeded ``random.Random``: the same seed gives the same bytes.
@@ -20,9 +24,11 @@ filter. Everything is drawn from a seeded ``random.Random``: the same seed gives
 Example:
     >>> p = ToyProblem((3, 1, 4, 1, 5))
     >>> p.question, p.answer
-    ('Sum mod 10: 3 1 4 1 5', '4')
+    ('Sum mod 10: 3 1 4 1 5 _ _ _ _', '4')
     >>> worked_trace(p)
-    '3>3\\n1>4\\n4>8\\n1>9\\n5>4'
+    '3\\n4\\n8\\n9\\n4'
+    >>> make_trace(p, "resume", 2)[0]
+    '3\\n4\\nWait\\n9\\n4'
 """
 
 from __future__ import annotations
@@ -37,9 +43,11 @@ from typing import Any, Literal
 from s1kit.errors import S1kitError
 
 QUESTION_PREFIX = "Sum mod 10:"
+MAX_K = 9  # question slots: the question has the same length for every K, so every lookup is a fixed distance
+PAD = "_"
 WAIT = "Wait"
 ANSWER_TEMPLATE = "Final Answer: {}"
-TraceKind = Literal["full", "lazy", "resume", "api_error", "cut"]
+TraceKind = Literal["full", "lazy", "resume", "check", "api_error", "cut"]
 
 
 @dataclass(frozen=True)
@@ -49,8 +57,8 @@ class ToyProblem:
     digits: tuple[int, ...]
 
     def __post_init__(self) -> None:
-        if not self.digits or any(not 0 <= d <= 9 for d in self.digits):
-            raise S1kitError(f"a toy problem needs one or more digits 0-9, got {self.digits!r}")
+        if not 1 <= len(self.digits) <= MAX_K or any(not 0 <= d <= 9 for d in self.digits):
+            raise S1kitError(f"a toy problem needs 1 to {MAX_K} digits 0-9, got {self.digits!r}")
 
     @property
     def k(self) -> int:
@@ -58,7 +66,8 @@ class ToyProblem:
 
     @property
     def question(self) -> str:
-        return f"{QUESTION_PREFIX} {' '.join(map(str, self.digits))}"
+        slots = [str(d) for d in self.digits] + [PAD] * (MAX_K - self.k)
+        return f"{QUESTION_PREFIX} {' '.join(slots)}"
 
     @property
     def sums(self) -> list[int]:
@@ -78,38 +87,39 @@ def parse_question(question: str) -> ToyProblem | None:
     """The problem a question states, or None when it is not a toy question."""
     if not question.startswith(QUESTION_PREFIX):
         return None
-    parts = question[len(QUESTION_PREFIX) :].split()
-    if not parts or any(len(p) != 1 or not p.isdigit() for p in parts):
+    slots = question[len(QUESTION_PREFIX) :].split()
+    if len(slots) != MAX_K or any(not (x.isdigit() and len(x) == 1) and x != PAD for x in slots):
         return None
-    return ToyProblem(tuple(int(p) for p in parts))
-
-
-def step_lines(p: ToyProblem, start: int = 0, stop: int | None = None) -> list[str]:
-    """The worked lines of steps ``start`` to ``stop`` (0-based, end excluded)."""
-    sums = p.sums
-    return [f"{p.digits[i]}>{sums[i]}" for i in range(start, p.k if stop is None else stop)]
+    digits = [x for x in slots if x != PAD]
+    if not digits or slots[: len(digits)] != digits:
+        return None
+    return ToyProblem(tuple(int(x) for x in digits))
 
 
 def worked_trace(p: ToyProblem) -> str:
-    """The full trace: one line per step."""
-    return "\n".join(step_lines(p))
+    """The full trace: one line per step, the running sum."""
+    return "\n".join(map(str, p.sums))
 
 
 def make_trace(p: ToyProblem, kind: TraceKind, stop_after: int) -> tuple[str, str]:
     """(thinking, attempt) of one kind; ``stop_after`` is j, the step a lazy or resumed trace stops at."""
-    if kind in ("lazy", "resume") and not 1 <= stop_after < p.k:
-        raise S1kitError(f"a {kind} trace stops after 1..{p.k - 1} steps, got {stop_after}")
+    sums = [str(x) for x in p.sums]
+    last = 2 if kind == "resume" else 1  # a resumed trace needs a step after the one "Wait" replaces
+    if kind in ("lazy", "resume") and not 1 <= stop_after <= p.k - last:
+        raise S1kitError(f"a {kind} trace stops after 1..{p.k - last} steps, got {stop_after}")
+    answer = ANSWER_TEMPLATE.format(p.answer)
     if kind == "full":
-        return worked_trace(p), ANSWER_TEMPLATE.format(p.answer)
+        return "\n".join(sums), answer
+    if kind == "check":
+        return "\n".join([*sums, WAIT]), answer
     if kind == "lazy":
-        return "\n".join(step_lines(p, 0, stop_after)), ANSWER_TEMPLATE.format(p.sums[stop_after - 1])
+        return "\n".join(sums[:stop_after]), ANSWER_TEMPLATE.format(sums[stop_after - 1])
     if kind == "resume":
-        lines = step_lines(p, 0, stop_after) + [WAIT] + step_lines(p, stop_after)
-        return "\n".join(lines), ANSWER_TEMPLATE.format(p.answer)
+        return "\n".join([*sums[:stop_after], WAIT, *sums[stop_after + 1 :]]), answer
     if kind == "api_error":
         return "Error code: 429 - rate limit exceeded, retry later", ""
     if kind == "cut":
-        return "\n".join(step_lines(p, 0, stop_after or 1)), ""
+        return "\n".join(sums[: max(1, stop_after)]), ""
     raise S1kitError(f"unknown trace kind {kind!r}")
 
 
@@ -119,8 +129,10 @@ def random_problem(rng: random.Random, k_min: int, k_max: int) -> ToyProblem:
 
 
 def check_range(k_min: int, k_max: int) -> None:
-    if not 1 <= k_min <= k_max <= 40:
-        raise S1kitError(f"toy difficulty k_min={k_min}, k_max={k_max}: expected 1 <= k_min <= k_max <= 40")
+    if not 1 <= k_min <= k_max <= MAX_K:
+        raise S1kitError(
+            f"toy difficulty k_min={k_min}, k_max={k_max}: expected 1 <= k_min <= k_max <= {MAX_K}"
+        )
 
 
 def eval_problems(seed: int, n: int, k_min: int, k_max: int) -> list[ToyProblem]:
@@ -142,14 +154,16 @@ class PoolSpec:
         k_min, k_max: difficulty range (steps per problem), uniform.
         lazy: share of traces that stop early and guess.
         resume: share of traces that stop early, write "Wait" and finish correctly.
+        check: share of full traces followed by "Wait" and a second stop with the same answer.
         broken: share of rows an s1-style quality filter should drop (API errors, cut traces).
     """
 
     size: int = 3000
     k_min: int = 1
-    k_max: int = 12
+    k_max: int = MAX_K
     lazy: float = 0.3
     resume: float = 0.15
+    check: float = 0.1
     broken: float = 0.03
 
     def __post_init__(self) -> None:
@@ -170,9 +184,11 @@ def _kind(rng: random.Random, spec: PoolSpec, k: int) -> TraceKind:
     u -= spec.broken
     if k > 1 and u < spec.lazy:
         return "lazy"
-    if k > 1 and u < spec.lazy + spec.resume:
+    u -= spec.lazy
+    if k > 2 and u < spec.resume:
         return "resume"
-    return "full"
+    u -= spec.resume
+    return "check" if u < spec.check else "full"
 
 
 def pool_rows(seed: int, spec: PoolSpec | None = None) -> list[dict[str, Any]]:
@@ -183,7 +199,7 @@ def pool_rows(seed: int, spec: PoolSpec | None = None) -> list[dict[str, Any]]:
     for i in range(spec.size):
         p = random_problem(rng, spec.k_min, spec.k_max)
         kind = _kind(rng, spec, p.k)
-        j = rng.randint(1, p.k - 1) if p.k > 1 else 1
+        j = rng.randint(1, p.k - (2 if kind == "resume" else 1)) if p.k > 1 else 1
         thinking, attempt = make_trace(p, kind, j)
         rows.append(
             {
@@ -194,7 +210,11 @@ def pool_rows(seed: int, spec: PoolSpec | None = None) -> list[dict[str, Any]]:
                 "cot_type": "math",
                 "source_type": "s1kit/toy",
                 "msc": f"K{p.k:02d}",
-                "metadata": {"k": p.k, "trace": kind, "stop_after": j if kind != "full" else None},
+                "metadata": {
+                    "k": p.k,
+                    "trace": kind,
+                    "stop_after": j if kind in ("lazy", "resume") else None,
+                },
                 "thinking_trajectories": [thinking],
                 "attempt": attempt,
             }
@@ -226,6 +246,8 @@ def write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
 
 __all__ = [
     "ANSWER_TEMPLATE",
+    "MAX_K",
+    "PAD",
     "QUESTION_PREFIX",
     "WAIT",
     "PoolSpec",

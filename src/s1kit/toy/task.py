@@ -1,14 +1,14 @@
 """The toy task as an evaluation task: ``s1kit eval --task toy`` (see :mod:`s1kit.toy.problems`).
 
 Problems are generated, not shipped: ``n`` problems with K spread evenly over ``[k_min, k_max]``,
-digits drawn from ``seed``. The answer is one digit, graded by the normal grader (``math`` kind) from
+seed digits drawn from ``seed``. The answer is one digit, graded by the normal grader (``math`` kind) from
 the model's "Final Answer: d" (or a boxed answer).
 
 Example:
     >>> from s1kit.tasks import get_task
     >>> task = get_task("toy")
     >>> len(task.problems), task.problems[0].question, task.problems[0].meta["k"]
-    (200, 'Sum mod 10: 6 6', 2)
+    (200, 'Sum mod 10: 8 9 _ _ _ _ _ _ _', 2)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from s1kit.tasks import Problem, Task
 from s1kit.toy.problems import eval_problems
 
 DEFAULT_N = 200
-DEFAULT_K = (2, 11)
+DEFAULT_K = (2, 9)
 
 
 def load(
