@@ -53,7 +53,20 @@ class HFTokenizer:
                 return list(self.tok.encode(text, add_special_tokens=False, split_special_tokens=True))
             import copy
 
+            from tokenizers import AddedToken
+
             plain = copy.deepcopy(backend)
+            # every added token counts as special here (special_ids holds them all): re-add the others as
+            # special in this copy, so the split flag keeps "</think>" typed by a client as text too
+            plain.add_special_tokens(
+                [
+                    AddedToken(
+                        t.content, single_word=t.single_word, lstrip=t.lstrip, rstrip=t.rstrip, special=True
+                    )
+                    for t in self.tok.added_tokens_decoder.values()
+                    if not t.special
+                ]
+            )
             plain.encode_special_tokens = True
             self._plain_backend = plain
         return list(plain.encode(text, add_special_tokens=False).ids)
