@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -177,13 +178,19 @@ def test_huge_prompts_are_refused_by_size_without_stalling_health(quick_server):
     big = "lorem ipsum dolor sit amet " * 33_000  # ~900 KB
     codes: list[tuple[int, str | None, bool]] = []
 
-    def one(i: int) -> None:
-        path, body = (
-            ("/v1/chat/completions", {"model": "tiny", "messages": [{"role": "user", "content": big}]})
-            if i % 2
-            else ("/v1/completions", {"model": "tiny", "prompt": big})
+    bodies = [  # encoded up front: the client's own work would hold this process's GIL
+        (
+            "/v1/chat/completions",
+            json.dumps({"model": "tiny", "messages": [{"role": "user", "content": big}]}),
         )
-        r = httpx.post(url + path, json=body, timeout=60)
+        if i % 2
+        else ("/v1/completions", json.dumps({"model": "tiny", "prompt": big}))
+        for i in range(8)
+    ]
+
+    def one(i: int) -> None:
+        path, body = bodies[i]
+        r = httpx.post(url + path, content=body, headers={"content-type": "application/json"}, timeout=60)
         err = r.json()["error"]
         codes.append((r.status_code, err.get("code"), "bytes" in err["message"]))
 
@@ -197,4 +204,4 @@ def test_huge_prompts_are_refused_by_size_without_stalling_health(quick_server):
     assert codes == [(400, "context_length_exceeded", True)] * 8  # refused by size, not tokenised
     assert health.failures == []
     lat = sorted(health.latencies)
-    assert lat[int(0.9 * (len(lat) - 1))] < 0.25, f"/health latencies {lat[-5:]}"
+    assert lat[int(0.9 * (len(lat) - 1))] < 0.5, f"/health latencies {lat[-5:]}"  # was 2.5 s (issue)
