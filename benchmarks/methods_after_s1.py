@@ -8,7 +8,7 @@ branches pruned, tokens suppressed, "Wait"s inserted). AlphaOne's base length is
 length budget forcing measured here (α × the model's average thinking length, as the paper sets it).
 No accuracy: a 135M model does not solve GSM8K, so only costs are comparable here.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/methods_after_s1.py [--limit 4] [--budget 128] [--threads 2]
+    PYTHONPATH=src .venv/bin/python benchmarks/methods_after_s1.py [--limit 4] [--budget 128] [--threads 1]
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=4)
     ap.add_argument("--budget", type=int, default=128)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
     gen = Generator.load("default", backend="llamacpp", n_threads=a.threads, n_ctx=4096)
     task = get_task("gsm8k").limited(a.limit)

@@ -36,10 +36,13 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, embedded_llamacpp):
+def runs(tmp_path_factory):
+    pytest.importorskip("llama_cpp")
+    from s1kit.backends import load_engine
     from s1kit.generation.generator import Generator
 
-    gen = Generator(embedded_llamacpp, "r1")
+    # one thread: on a shared, oversubscribed box more threads spin (53 s against 4 s for one prompt)
+    gen = Generator(load_engine("default", "llamacpp", n_ctx=2048, n_threads=1), "r1")
     root = tmp_path_factory.mktemp("after_s1")
     out = {}
     for name, (method, params, temp) in CASES.items():
