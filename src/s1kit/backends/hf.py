@@ -8,17 +8,25 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache, GenerationConfig, StoppingCriteria
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    DynamicCache,
+    GenerationConfig,
+    LogitsProcessor,
+    StoppingCriteria,
+)
 
-from s1kit.backends.base import RoundResult, stop_suffix
-from s1kit.errors import S1kitError
+from s1kit.backends.base import Feed, RoundResult, feed_items, stop_suffix
 from s1kit.backends.models import ModelSpec, gguf_to_hf
-from s1kit.generation.sampling import SamplingParams
 from s1kit.backends.tokenizer import HFTokenizer
+from s1kit.errors import S1kitError
+from s1kit.generation.sampling import Sampler, SamplingParams
 
 
 def default_device() -> str:
@@ -32,14 +40,23 @@ def default_device() -> str:
 class HFEngine:
     name = "hf"
 
-    def __init__(self, model: Any, tokenizer: Any, *, model_name: str = "model", max_batch: int = 16) -> None:
+    def __init__(
+        self, model: Any, tokenizer: Any, *, model_name: str = "model", max_batch: int | None = 16
+    ) -> None:
+        max_batch = 16 if max_batch is None else max_batch
+        if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
+            raise S1kitError(f"--max-batch={max_batch} is invalid: expected an integer >= 1")
         self.model = model.eval()
         gen_eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
         extra = [gen_eos] if isinstance(gen_eos, int) else list(gen_eos or [])
         self.tokenizer = HFTokenizer(tokenizer, extra_eos=extra)
         self.model_name = model_name
-        self.max_batch = max_batch
         cfg = model.config
+        # Rolling a row back masks its cache columns; caches that drop or fold old positions (sliding
+        # windows, recurrent state) cannot be rolled back that way: those models force round by round
+        # (transformers' own generate), and say why.
+        self.no_step_reason = _no_step_reason(cfg)
+        self.max_batch = 0 if self.no_step_reason else max_batch
         self.context_length = int(getattr(cfg, "max_position_embeddings", 0) or 2048)
         self.device = next(model.parameters()).device
         params = inspect.signature(model.forward).parameters
@@ -53,7 +70,12 @@ class HFEngine:
 
     @classmethod
     def from_spec(
-        cls, spec: ModelSpec, *, device: str | None = None, dtype: str | None = None, max_batch: int = 16
+        cls,
+        spec: ModelSpec,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        max_batch: int | None = None,
     ) -> HFEngine:
         path = gguf_to_hf(spec.path) if spec.kind == "gguf" else spec.path
         device = device or default_device()
@@ -69,6 +91,8 @@ class HFEngine:
 
     # -- step-level access -----------------------------------------------------------------------
     def open(self, prompts: Sequence[Sequence[int]], sampling: SamplingParams) -> HFSession:
+        if self.no_step_reason:
+            raise S1kitError(f"{self.model_name}: {self.no_step_reason}; use --mode rounds")
         return HFSession(self, prompts)
 
     # -- generate until a stop (round by round), through transformers' own generate() -------------
@@ -85,25 +109,23 @@ class HFEngine:
         if n <= 0:
             return RoundResult([], length=True)
         ids = torch.tensor([list(prompt)], device=self.device)
-        cfg = GenerationConfig(
-            max_new_tokens=n,
-            do_sample=not sampling.greedy,
-            temperature=sampling.temperature if not sampling.greedy else None,
-            top_p=sampling.top_p if not sampling.greedy else None,
-            top_k=sampling.top_k if not sampling.greedy else None,  # 0 disables top-k
-            pad_token_id=self._pad,
-            eos_token_id=None,
-        )
+        cfg = GenerationConfig(max_new_tokens=n, do_sample=False, pad_token_id=self._pad, eos_token_id=None)
         vocab_rows = self.model.get_output_embeddings().weight.shape[0]
         if vocab_rows > self.tokenizer.vocab_size:
             cfg.suppress_tokens = list(range(self.tokenizer.vocab_size, vocab_rows))
-        if sampling.seed is not None:
-            torch.manual_seed(sampling.seed)
+        # Sampling is s1kit's Sampler with a round's own seed (derived from the seed and where the round
+        # starts), so rounds never replay one random stream and torch's global RNG is left alone.
+        processors = []
+        if not sampling.greedy:
+            seed = None if sampling.seed is None else hash((sampling.seed, len(prompt))) % (2**63)
+            sampler = Sampler(replace(sampling, seed=seed), self.tokenizer.vocab_size)
+            processors.append(_SampleWith(sampler))
         with torch.inference_mode():
             out = self.model.generate(
                 input_ids=ids,
                 attention_mask=torch.ones_like(ids),
                 generation_config=cfg,
+                logits_processor=processors,
                 stopping_criteria=[_StopOnSequences(stop)],
             )
         tokens = out[0, len(prompt) :].tolist()
@@ -111,91 +133,204 @@ class HFEngine:
 
 
 class HFSession:
-    """A batch of sequences sharing one DynamicCache; columns are positions in the cache."""
+    """Rows sharing one DynamicCache, left-padded; columns are positions in the cache.
+
+    Rows join (:meth:`add`: the new prompts are prefilled on their own — identical prompts once, the
+    cache expanded to their copies — then merged by left-padding the narrower side) and leave
+    (:meth:`remove`: their cache rows are dropped at once, and columns no row attends to any more are
+    cut from the left). Rolling a row back masks its last columns out of attention. The mask and the
+    logits stay on the device; :meth:`argmax` and :meth:`host_logits` read the whole batch in one transfer.
+    """
 
     def __init__(self, engine: HFEngine, prompts: Sequence[Sequence[int]]) -> None:
         self.engine = engine
-        model, dev = engine.model, engine.device
-        width = max(len(p) for p in prompts)
-        ids = torch.full((len(prompts), width), engine._pad, dtype=torch.long)
-        self.mask = torch.zeros((len(prompts), width), dtype=torch.long)
-        for i, p in enumerate(prompts):
-            ids[i, width - len(p) :] = torch.tensor(list(p), dtype=torch.long)
-            self.mask[i, width - len(p) :] = 1
-        self.lengths = [len(p) for p in prompts]
-        self.fed_cols: list[list[int]] = [[] for _ in prompts]  # cache columns of tokens fed after the prompt
-        self.cache = DynamicCache(config=model.config)
-        pos = (self.mask.cumsum(-1) - 1).clamp(min=0)
-        self._last = self._forward(ids.to(dev), pos.to(dev))
+        self.cache: Any = None
+        self.mask: torch.Tensor | None = None  # [B, W] on the device; 1 where a row attends
+        self.lengths: list[int] = []  # per slot: prompt + fed tokens
+        self.fed_cols: list[list[int]] = []  # per slot: cache columns of tokens fed after the prompt
+        self._last: torch.Tensor | None = None  # [B, V] next-token logits on the device
+        self.slots: list[int] = []  # row number of each slot
+        self._next = 0
+        self.prefilled_tokens = 0
+        if prompts:
+            self.add(prompts)
 
-    def _forward(self, ids: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-        kwargs = {self.engine._cache_kw: self.cache}
+    def __len__(self) -> int:
+        return len(self.slots)
+
+    def _slot(self, row: int) -> int:
+        return self.slots.index(row)
+
+    def _forward(self, ids: torch.Tensor, pos: torch.Tensor, mask: torch.Tensor, cache: Any) -> torch.Tensor:
         with torch.inference_mode():
             out = self.engine.model(
                 input_ids=ids,
-                attention_mask=self.mask.to(self.engine.device),
+                attention_mask=mask,
                 position_ids=pos,
                 use_cache=True,
                 logits_to_keep=1,
-                **kwargs,
+                **{self.engine._cache_kw: cache},
             )
         return out.logits[:, -1, :].float()
 
-    def logits(self, i: int) -> torch.Tensor:
-        return self._last[i]
-
-    def step(self, tokens: Sequence[int | None]) -> None:
-        col = self.mask.shape[1]
-        fed = torch.tensor([t is not None for t in tokens], dtype=torch.long)
-        ids = torch.tensor([[self.engine._pad if t is None else t] for t in tokens], dtype=torch.long)
-        pos = torch.tensor([[self.lengths[i]] for i in range(len(tokens))], dtype=torch.long)
-        self.mask = torch.cat([self.mask, fed[:, None]], dim=1)
-        for i, t in enumerate(tokens):
-            if t is not None:
-                self.lengths[i] += 1
-                self.fed_cols[i].append(col)
+    def _prefill(self, prompts: Sequence[Sequence[int]]) -> tuple[Any, torch.Tensor, torch.Tensor]:
         dev = self.engine.device
-        self._last = self._forward(ids.to(dev), pos.to(dev))
+        unique = list(dict.fromkeys(tuple(p) for p in prompts))
+        width = max(len(p) for p in unique)
+        ids = torch.full((len(unique), width), self.engine._pad, dtype=torch.long)
+        mask = torch.zeros((len(unique), width), dtype=torch.long)
+        for i, p in enumerate(unique):
+            ids[i, width - len(p) :] = torch.tensor(p, dtype=torch.long)
+            mask[i, width - len(p) :] = 1
+        self.prefilled_tokens += sum(len(p) for p in unique)
+        cache = DynamicCache(config=self.engine.model.config)
+        mask, pos = mask.to(dev), (mask.cumsum(-1) - 1).clamp(min=0).to(dev)
+        last = self._forward(ids.to(dev), pos, mask, cache)
+        if len(unique) < len(prompts):  # one prefill per distinct prompt, expanded to its copies
+            where = {p: i for i, p in enumerate(unique)}
+            idx = torch.tensor([where[tuple(p)] for p in prompts], device=dev)
+            for layer in cache.layers:
+                layer.keys, layer.values = layer.keys[idx], layer.values[idx]
+            mask, last = mask[idx], last[idx]
+        return cache, mask, last
+
+    def add(self, prompts: Sequence[Sequence[int]]) -> list[int]:
+        cache, mask, last = self._prefill(prompts)
+        rows = list(range(self._next, self._next + len(prompts)))
+        self._next += len(prompts)
+        if self.cache is None:
+            self.cache, self.mask, self._last = cache, mask, last
+            self.lengths = [len(p) for p in prompts]
+            self.fed_cols = [[] for _ in prompts]
+            self.slots = rows
+            return rows
+        w_old, w_new = self.mask.shape[1], mask.shape[1]
+        width = max(w_old, w_new)
+        for a, b in zip(self.cache.layers, cache.layers, strict=True):
+            a.keys = torch.cat([_pad_left(a.keys, width - w_old), _pad_left(b.keys, width - w_new)], 0)
+            a.values = torch.cat([_pad_left(a.values, width - w_old), _pad_left(b.values, width - w_new)], 0)
+        self.mask = torch.cat([_pad_left(self.mask, width - w_old), _pad_left(mask, width - w_new)], 0)
+        self.fed_cols = [[c + width - w_old for c in cols] for cols in self.fed_cols] + [[] for _ in prompts]
+        self.lengths += [len(p) for p in prompts]
+        self._last = torch.cat([self._last, last], 0)
+        self.slots += rows
+        return rows
+
+    def remove(self, rows: Sequence[int]) -> None:
+        gone = set(rows)
+        keep = [i for i, r in enumerate(self.slots) if r not in gone]
+        if len(keep) == len(self.slots):
+            return
+        if not keep:
+            self.close()
+            return
+        idx = torch.tensor(keep, dtype=torch.long, device=self.engine.device)
+        mask = self.mask[idx]
+        used = mask.sum(0).nonzero()  # columns no remaining row attends to are cut from the left
+        start = int(used[0]) if len(used) else 0
+        for layer in self.cache.layers:
+            layer.keys = layer.keys[idx, :, start:]
+            layer.values = layer.values[idx, :, start:]
+        self.mask = mask[:, start:].contiguous()
+        self.fed_cols = [[c - start for c in self.fed_cols[i]] for i in keep]
+        self.lengths = [self.lengths[i] for i in keep]
+        self.slots = [self.slots[i] for i in keep]
+        self._last = self._last[idx]
+
+    def logits(self, i: int) -> torch.Tensor:
+        return self._last[self._slot(i)]
+
+    def argmax(self, rows: Sequence[int], vocab: int) -> list[int]:
+        """Greedy tokens of many rows: one device op, one small transfer."""
+        idx = torch.tensor([self._slot(r) for r in rows], device=self.engine.device)
+        return self._last[idx, :vocab].argmax(-1).tolist()
+
+    def host_logits(self, rows: Sequence[int]) -> Any:
+        """The logits of many rows on the host, in one transfer."""
+        idx = torch.tensor([self._slot(r) for r in rows], device=self.engine.device)
+        return self._last[idx].cpu().numpy()
+
+    def step(self, tokens: Feed) -> None:
+        feed = dict(feed_items(tokens))
+        if not feed:
+            return
+        dev = self.engine.device
+        col = self.mask.shape[1]
+        fed = [r in feed for r in self.slots]
+        ids = torch.tensor([[feed.get(r, self.engine._pad)] for r in self.slots], dtype=torch.long)
+        pos = torch.tensor([[n] for n in self.lengths], dtype=torch.long)
+        new_col = torch.tensor(fed, dtype=torch.long, device=dev)[:, None]
+        self.mask = torch.cat([self.mask, new_col], dim=1)
+        for s, f in enumerate(fed):
+            if f:
+                self.lengths[s] += 1
+                self.fed_cols[s].append(col)
+        last = self._forward(ids.to(dev), pos.to(dev), self.mask, self.cache)
+        if not all(fed):  # rows fed nothing keep their logits
+            keep = torch.tensor(fed, device=dev)[:, None]
+            last = torch.where(keep, last, self._last)
+        self._last = last
 
     def rollback(self, i: int, k: int) -> None:
+        s = self._slot(i)
         for _ in range(k):
-            self.mask[i, self.fed_cols[i].pop()] = 0
-            self.lengths[i] -= 1
+            self.mask[s, self.fed_cols[s].pop()] = 0
+            self.lengths[s] -= 1
 
     def length(self, i: int) -> int:
-        return self.lengths[i]
+        return self.lengths[self._slot(i)]
 
     def branch(self, i: int, forced: Sequence[int], *, max_new: int, stop: frozenset[int]) -> list[int]:
         saved = self._last.clone()
+        s = self._slot(i)
         vocab = self.engine.tokenizer.vocab_size
-        n = len(self.fed_cols[i])
-        others: list[int | None] = [None] * len(self.lengths)
+        n = len(self.fed_cols[s])
         out: list[int] = []
-
-        def feed(token: int) -> None:
-            others[i] = token
-            self.step(others)
-            others[i] = None
-
         try:
             for t in forced:
-                feed(t)
+                self.step({i: t})
             for _ in range(max_new):
-                if self.lengths[i] >= self.engine.context_length:
+                if self.lengths[s] >= self.engine.context_length:
                     break
-                token = int(self._last[i, :vocab].argmax())
+                token = int(self._last[s, :vocab].argmax())
                 if token in stop:
                     break
                 out.append(token)
-                feed(token)
+                self.step({i: token})
         finally:
-            self.rollback(i, len(self.fed_cols[i]) - n)
+            self.rollback(i, len(self.fed_cols[s]) - n)
             self._last = saved
         return out
 
     def close(self) -> None:
-        self.cache = None  # type: ignore[assignment]
-        self._last = None  # type: ignore[assignment]
+        self.cache = self.mask = self._last = None
+        self.lengths, self.fed_cols, self.slots = [], [], []
+
+
+class _SampleWith(LogitsProcessor):
+    """Draws the next token with an s1kit Sampler; greedy decoding then picks it."""
+
+    def __init__(self, sampler: Sampler) -> None:
+        self.sampler = sampler
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        out = torch.full_like(scores, float("-inf"))
+        for b in range(scores.shape[0]):
+            out[b, self.sampler(scores[b])] = 0.0
+        return out
+
+
+def _no_step_reason(cfg: Any) -> str | None:
+    """Why a model's cache cannot be rolled back by masking columns, or None."""
+    kinds = set(getattr(cfg, "layer_types", None) or ())
+    if kinds - {"full_attention"}:
+        return f"its layers include {sorted(kinds - {'full_attention'})}, whose caches cannot be rolled back"
+    window = getattr(cfg, "sliding_window", None)
+    if window and getattr(cfg, "use_sliding_window", True) and not kinds:
+        return f"it uses sliding-window attention ({window} tokens), whose cache cannot be rolled back"
+    if any(getattr(cfg, k, None) for k in ("state_size", "ssm_state_size", "conv_kernel", "d_state")):
+        return "it keeps a recurrent state, which cannot be rolled back"
+    return None
 
 
 class _StopOnSequences(StoppingCriteria):
@@ -206,6 +341,15 @@ class _StopOnSequences(StoppingCriteria):
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         hit = bool(self.tail) and stop_suffix(input_ids[0, -self.tail :].tolist(), self.stop)
         return torch.full((input_ids.shape[0],), hit, dtype=torch.bool, device=input_ids.device)
+
+
+def _pad_left(x: torch.Tensor, n: int) -> torch.Tensor:
+    if n == 0:
+        return x
+    shape = list(x.shape)
+    dim = 1 if x.dim() == 2 else 2  # a mask [B, W] or a cache tensor [B, H, W, D]
+    shape[dim] = n
+    return torch.cat([torch.zeros(shape, dtype=x.dtype, device=x.device), x], dim)
 
 
 def _dtype(name: str | None, device: str) -> torch.dtype:

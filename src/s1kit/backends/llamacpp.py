@@ -1,42 +1,67 @@
 """llama.cpp backend (llama-cpp-python): GGUF models on CPU or GPU.
 
-Step-level access uses ``Llama.eval`` and reads the last logits from the context, so forcing happens
-between steps without re-reading the prompt; rollback truncates the KV cache. ``complete`` runs the
-engine's own ``Llama.generate`` loop (its C sampler), reusing the cached prefix unless told not to.
-One sequence at a time (``max_batch = 1``): the high-level API holds one sequence per context.
+Step-level access holds many rows in one llama.cpp context (:mod:`s1kit.backends.llamacpp_session`:
+one ``llama_batch`` per step, a sequence id per row, per-row logits, rollback by removing a row's last
+cache cells, side branches on copied cells, prompts prefilled once and shared), so forcing happens
+between steps without re-reading the prompt and ``max_batch`` rows decode together. ``complete`` runs
+the engine's own ``Llama.generate`` loop (its C sampler) on sequence 0 of the same context, reusing the
+cached prefix unless told not to.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import llama_cpp
 import numpy as np
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from s1kit.backends.base import RoundResult, stop_suffix
-from s1kit.errors import S1kitError
+from s1kit.backends.llamacpp_session import LlamaSession, SeqPool
 from s1kit.backends.models import ModelSpec
+from s1kit.backends.tokenizer import ChatTokenizer
+from s1kit.errors import S1kitError
 from s1kit.generation.sampling import SamplingParams
 
 
-class LlamaTokenizer:
-    """The s1kit tokenizer surface over llama.cpp's own vocabulary."""
+class LlamaTokenizer(ChatTokenizer):
+    """The s1kit tokenizer surface over llama.cpp's own vocabulary.
 
-    def __init__(self, llm: llama_cpp.Llama) -> None:
+    End-of-turn ids come from the GGUF metadata (``tokenizer.ggml.eos/eot/eom_token_id``) and the chat
+    template (:class:`~s1kit.backends.tokenizer.ChatTokenizer`), not from llama.cpp's guesses by token
+    text, so they are the same as for the same model loaded with transformers.
+    """
+
+    def __init__(self, llm: llama_cpp.Llama, *, source: Path | None = None) -> None:
         self.llm = llm
         vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
         self.vocab_size = int(llama_cpp.llama_vocab_n_tokens(vocab))
+        # Control and user-defined tokens: what transformers calls special and added tokens (llama.cpp
+        # marks some control tokens user-defined, harmony's <|start|>, <|message|>, <|channel|>...).
+        marked = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
         self.special_ids = frozenset(
-            i for i in range(self.vocab_size) if llama_cpp.llama_vocab_is_control(vocab, i)
+            i for i in range(self.vocab_size) if llama_cpp.llama_vocab_get_attr(vocab, i) & marked
         )
-        eos = {int(llama_cpp.llama_vocab_eos(vocab)), int(llama_cpp.llama_vocab_eot(vocab))}
-        self.eos_ids = frozenset(i for i in eos if 0 <= i < self.vocab_size)
-        self.template = llm.metadata.get("tokenizer.chat_template")
-        self._bos = self._piece(int(llama_cpp.llama_vocab_bos(vocab)))
-        self._eos = self._piece(int(llama_cpp.llama_vocab_eos(vocab)))
+        meta = llm.metadata
+        eos = {int(llama_cpp.llama_vocab_eos(vocab))}
+        for key in (
+            "tokenizer.ggml.eos_token_id",
+            "tokenizer.ggml.eot_token_id",
+            "tokenizer.ggml.eom_token_id",
+        ):
+            if str(meta.get(key, "")).isdigit():
+                eos.add(int(meta[key]))
+        self.config_eos_ids = frozenset(i for i in eos if 0 <= i < self.vocab_size)
+        self.source = source
+        bos = int(llama_cpp.llama_vocab_bos(vocab))
+        self.adds_bos = bool(llama_cpp.llama_vocab_get_add_bos(vocab)) and 0 <= bos < self.vocab_size
+        self.special_tokens = {
+            "bos_token": self._piece(bos),
+            "eos_token": self._piece(int(llama_cpp.llama_vocab_eos(vocab))),
+        }
+        self.chat_template = meta.get("tokenizer.chat_template")
 
     def _piece(self, token: int) -> str:
         return self.decode([token]) if 0 <= token < self.vocab_size else ""
@@ -51,24 +76,41 @@ class LlamaTokenizer:
     def decode(self, ids: Sequence[int]) -> str:
         return self.llm.detokenize(list(ids), special=True).decode("utf-8", errors="replace")
 
-    def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
-        if not self.template:
-            raise S1kitError("the GGUF file has no chat template (tokenizer.chat_template)")
-        env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-        return env.from_string(self.template).render(
-            messages=messages, add_generation_prompt=True, bos_token=self._bos, eos_token=self._eos
-        )
+
+MIN_CELLS = 64  # cells each row needs at least: a batch larger than n_ctx / MIN_CELLS is refused
+RESERVED_SEQS = 3  # sequence 0 (the Llama object), a spare for side branches, retired cells
+
+
+def default_max_batch(n_ctx: int) -> int:
+    """Rows decoded together when not set: a quarter-kilotoken of cache per row, 1 to 64."""
+    return max(1, min(64, n_ctx // 256))
 
 
 class LlamaCppEngine:
     name = "llamacpp"
-    max_batch = 1
 
-    def __init__(self, llm: llama_cpp.Llama, *, model_name: str = "model") -> None:
+    def __init__(
+        self,
+        llm: llama_cpp.Llama,
+        *,
+        model_name: str = "model",
+        max_batch: int | None = None,
+        cache_slots: int | None = None,
+        cache_bytes: int = 512 << 20,
+    ) -> None:
         self.llm = llm
         self.tokenizer = LlamaTokenizer(llm)
         self.model_name = model_name
-        self.context_length = int(llm.n_ctx())
+        n_ctx = int(llm.n_ctx())
+        self.max_batch = check_max_batch(max_batch, n_ctx)
+        self.pool = SeqPool(
+            llm,
+            n_seq=self.max_batch + RESERVED_SEQS,
+            n_batch=max(512, self.max_batch),
+            cache_slots=max(16, 2 * self.max_batch) if cache_slots is None else cache_slots,
+            cache_bytes=cache_bytes,
+        )
+        self.context_length = self.pool.n_ctx
         self._n_vocab = int(llm.n_vocab())
 
     @classmethod
@@ -79,17 +121,20 @@ class LlamaCppEngine:
         n_ctx: int | None = None,
         n_threads: int | None = None,
         n_gpu_layers: int = -1,
+        max_batch: int | None = None,
         **_: Any,
     ) -> LlamaCppEngine:
         if spec.kind != "gguf":
             raise S1kitError(
                 f"the llamacpp backend needs a .gguf file; {spec.path} is a transformers folder (use --backend hf)"
             )
+        n_ctx = n_ctx or 8192
+        check_max_batch(max_batch, n_ctx)  # before loading: a bad option costs no load time
         threads = n_threads or max(1, os.cpu_count() or 1)
         try:
             llm = llama_cpp.Llama(
                 model_path=str(spec.path),
-                n_ctx=n_ctx or 8192,
+                n_ctx=n_ctx,
                 n_threads=threads,
                 n_threads_batch=threads,  # its default (all cores) makes prefill crawl on a busy machine
                 n_gpu_layers=n_gpu_layers,
@@ -98,19 +143,22 @@ class LlamaCppEngine:
             )
         except ValueError as e:
             raise S1kitError(f"llama.cpp could not load {spec.path}: {e}") from e
-        return cls(llm, model_name=spec.name)
+        return cls(llm, model_name=spec.name, max_batch=max_batch)
 
-    # -- step-level access -----------------------------------------------------------------------
+    # -- step-level access: many rows in one context ---------------------------------------------
     def open(self, prompts: Sequence[Sequence[int]], sampling: SamplingParams) -> LlamaSession:
-        if len(prompts) != 1:
-            raise S1kitError("the llamacpp backend decodes one sequence at a time")
-        return LlamaSession(self, list(prompts[0]))
+        session = LlamaSession(self.pool, [], capacity=self.max_batch)
+        session.engine_vocab = self.tokenizer.vocab_size
+        if prompts:
+            session.add(prompts)
+        return session
 
     def last_logits(self) -> np.ndarray:
+        """Logits after the last ``llm.eval`` (sequence 0, the high-level API)."""
         return np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self._n_vocab,)).copy()
 
     def prefill(self, ids: list[int], *, reuse_cache: bool = True) -> None:
-        """Evaluate ``ids``, reusing the longest cached prefix (always re-evaluating the last token)."""
+        """Evaluate ``ids`` on sequence 0, reusing the longest cached prefix (always re-evaluating the last token)."""
         llm = self.llm
         keep = 0
         if reuse_cache:
@@ -155,47 +203,18 @@ class LlamaCppEngine:
         return RoundResult(out, length=len(out) == room and len(out) < max_tokens)
 
 
-class LlamaSession:
-    def __init__(self, engine: LlamaCppEngine, prompt: list[int]) -> None:
-        self.engine = engine
-        engine.prefill(prompt)
-        self._logits = engine.last_logits()
-
-    def logits(self, i: int) -> np.ndarray:
-        return self._logits
-
-    def step(self, tokens: Sequence[int | None]) -> None:
-        token = tokens[0]
-        if token is None:
-            return
-        self.engine.llm.eval([token])
-        self._logits = self.engine.last_logits()
-
-    def rollback(self, i: int, k: int) -> None:
-        self.engine.llm.n_tokens -= k  # the next eval drops those cache cells
-
-    def length(self, i: int) -> int:
-        return int(self.engine.llm.n_tokens)
-
-    def branch(self, i: int, forced: Sequence[int], *, max_new: int, stop: frozenset[int]) -> list[int]:
-        llm, saved_n, saved_logits = self.engine.llm, self.engine.llm.n_tokens, self._logits
-        vocab = self.engine.tokenizer.vocab_size
-        out: list[int] = []
-        try:
-            if forced:
-                llm.eval(list(forced))
-            for _ in range(max_new):
-                if llm.n_tokens >= self.engine.context_length:
-                    break
-                token = int(self.engine.last_logits()[:vocab].argmax())
-                if token in stop:
-                    break
-                out.append(token)
-                llm.eval([token])
-        finally:
-            llm.n_tokens = saved_n  # the next eval drops the branch's cache cells
-            self._logits = saved_logits
-        return out
-
-    def close(self) -> None:
-        pass
+def check_max_batch(max_batch: int | None, n_ctx: int) -> int:
+    """``max_batch`` checked against the context (``None``: sized to it); a one-line error otherwise."""
+    if max_batch is None:
+        return default_max_batch(n_ctx)
+    if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
+        raise S1kitError(f"--max-batch={max_batch} is invalid: expected an integer >= 1")
+    limit = int(llama_cpp.llama_max_parallel_sequences()) - RESERVED_SEQS
+    allowed = min(limit, n_ctx // MIN_CELLS)
+    if max_batch > allowed:
+        raise S1kitError(
+            f"--max-batch={max_batch} is more than a context of {n_ctx} tokens allows "
+            f"(at most {allowed}: {MIN_CELLS} cache cells per row, {limit} sequences); "
+            "lower --max-batch or raise --n-ctx"
+        )
+    return max_batch

@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from s1kit.forcing.budget import Budget
 from s1kit.errors import S1kitError
+from s1kit.forcing.budget import Budget
 from s1kit.forcing.formats import FORMATS, ReasoningFormat
 from s1kit.generation.sampling import SamplingParams
 
@@ -34,7 +34,18 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--think-start", default=None, help="custom format: text that opens thinking")
     g.add_argument("--think-end", default=None, help="custom format: end-of-thinking delimiter")
     g.add_argument("--device", default=None, help="hf backend: cpu, cuda, mps (default: best available)")
-    g.add_argument("--n-ctx", type=int, default=None, help="llamacpp backend: context length (default 8192)")
+    g.add_argument(
+        "--n-ctx",
+        type=int,
+        default=None,
+        help="llamacpp backend: KV cache cells shared by the batch; also the longest sequence (default 8192)",
+    )
+    g.add_argument(
+        "--max-batch",
+        type=int,
+        default=None,
+        help="sequences decoded together (llamacpp: default n_ctx/256, 1-64; hf: 16)",
+    )
     g.add_argument(
         "--tokenizer",
         dest="client_tokenizer",
@@ -114,8 +125,16 @@ def engine_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     kw: dict[str, Any] = {}
     if getattr(args, "device", None):
         kw["device"] = args.device
-    if getattr(args, "n_ctx", None):
+    if getattr(args, "n_ctx", None) is not None:
+        if args.n_ctx < 1:
+            raise S1kitError(f"--n-ctx={args.n_ctx} is invalid: expected an integer >= 1")
         kw["n_ctx"] = args.n_ctx
+    if getattr(args, "max_batch", None) is not None:
+        if args.max_batch < 1:
+            raise S1kitError(f"--max-batch={args.max_batch} is invalid: expected an integer >= 1")
+        if args.backend == "openai" or str(args.model).startswith(("http://", "https://")):
+            raise S1kitError("--max-batch applies to the llamacpp and hf backends (the server sets its own)")
+        kw["max_batch"] = args.max_batch
     kw.update(engine_options(getattr(args, "engine_option", None) or []))
     remote = {
         "tokenizer": getattr(args, "client_tokenizer", None),

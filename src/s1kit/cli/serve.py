@@ -23,7 +23,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--threads", type=int, default=None, help="CPU threads for decoding (torch / llama.cpp; default: all)"
     )
-    p.add_argument("--max-batch", type=int, default=16, help="sequences decoded together (hf backend)")
     p.add_argument("--max-queue", type=int, default=256, help="waiting requests before 503")
     p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body")
     p.add_argument("--max-prompt-tokens", type=int, default=None, help="longest prompt (default: context)")
@@ -76,7 +75,6 @@ def run(args: argparse.Namespace) -> int:
         args,
         positive=(
             "threads",
-            "max_batch",
             "max_queue",
             "max_body_bytes",
             "max_prompt_tokens",
@@ -104,7 +102,6 @@ def run(args: argparse.Namespace) -> int:
     spec = resolve_model(args.model)
     kwargs = engine_kwargs(args)
     if args.backend == "hf" or (args.backend == "auto" and spec.kind == "hf"):
-        kwargs["max_batch"] = args.max_batch
         if args.threads:
             import torch
 
@@ -115,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     root = gguf_to_hf(spec.path) if gen.engine.name == "hf" and spec.kind == "gguf" else spec.path
     config = ServerConfig(
         api_key=args.api_key or None,
-        max_batch=args.max_batch,
+        max_batch=gen.engine.max_batch,  # --max-batch sized the engine's batch (common model options)
         max_queue=args.max_queue,
         max_body_bytes=args.max_body_bytes,
         max_prompt_tokens=args.max_prompt_tokens,

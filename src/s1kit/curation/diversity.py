@@ -21,10 +21,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from s1kit.curation.records import Row
 from s1kit.curation.specs import JsonlCache, ModelRef
+from s1kit.generation.loop import ConstrainedRow, run_rows
 from s1kit.generation.sampling import SamplingParams
 
 _WORD = re.compile(r"[a-z]{3,}")
@@ -133,46 +132,27 @@ def _prompt_ids(gen: Any, question: str) -> list[int]:
     return gen.tokenizer.encode(text + "MSC code:")
 
 
-def _as_array(logits: Any) -> np.ndarray:
-    if hasattr(logits, "detach"):  # a torch tensor
-        logits = logits.detach().float().cpu().numpy()
-    return np.asarray(logits, dtype=np.float64)
-
-
 def classify_constrained(gen: Any, questions: Sequence[str]) -> list[str]:
-    """Greedy decoding restricted to the code trie (engines with a step-level decode session)."""
+    """Greedy decoding restricted to the code trie, all questions in one running batch (the one decoding
+    loop with an allowed-tokens mask: :class:`~s1kit.generation.loop.ConstrainedRow`)."""
     trie = _Trie(gen.tokenizer)
-    step = max(1, int(gen.engine.max_batch))
-    return [
-        c for i in range(0, len(questions), step) for c in _constrained(gen, trie, questions[i : i + step])
-    ]
+    codes: list[str | None] = [None] * len(questions)
 
+    def walker(i: int) -> Callable[[list[int]], list[int] | None]:
+        def allowed(tokens: list[int]) -> list[int] | None:
+            node = trie.root
+            for t in tokens:
+                node = node[t]
+            if -1 in node:  # a whole code: the row is done
+                codes[i] = node[-1]
+                return None
+            return sorted(k for k in node if k >= 0)
 
-def _constrained(gen: Any, trie: _Trie, questions: Sequence[str]) -> list[str]:
-    session = gen.engine.open([_prompt_ids(gen, q) for q in questions], SamplingParams())
-    try:
-        nodes: list[dict[int, Any]] = [trie.root] * len(questions)
-        done: list[str | None] = [None] * len(questions)
-        while any(d is None for d in done):
-            feed: list[int | None] = []
-            for i, node in enumerate(nodes):
-                if done[i] is not None:
-                    feed.append(None)
-                    continue
-                allowed = sorted(k for k in node if k >= 0)
-                logits = _as_array(session.logits(i))
-                tok = max(allowed, key=lambda t: (logits[t], -t))
-                nodes[i] = node[tok]
-                if -1 in nodes[i]:
-                    done[i] = nodes[i][-1]
-                    feed.append(None)
-                else:
-                    feed.append(tok)
-            if any(t is not None for t in feed):
-                session.step(feed)
-        return [d for d in done if d is not None]
-    finally:
-        session.close()
+        return allowed
+
+    rows = [ConstrainedRow(_prompt_ids(gen, q), walker(i), key=i) for i, q in enumerate(questions)]
+    run_rows(gen.engine, rows)
+    return [c if c is not None else keyword_domain(q) for c, q in zip(codes, questions, strict=True)]
 
 
 def classify_free(gen: Any, question: str) -> tuple[str, str]:

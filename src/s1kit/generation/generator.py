@@ -10,38 +10,37 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, Literal
 
 from s1kit.backends import Engine, load_engine
-from s1kit.forcing.budget import Budget
-from s1kit.generation.completion import Completion, Timings
-from s1kit.generation.rounds import run_rounds
-from s1kit.errors import S1kitError
-from s1kit.forcing.state import ForcingPlan, ForcingState, Role
-from s1kit.forcing.formats import ReasoningFormat, get_format
-from s1kit.backends.models import trained_format
-from s1kit.generation.sampling import Sampler, SamplingParams
 from s1kit.backends.tokenizer import IncrementalDecoder
+from s1kit.errors import S1kitError
+from s1kit.forcing.budget import Budget
+from s1kit.forcing.choice import choose_format
+from s1kit.forcing.formats import ReasoningFormat
+from s1kit.forcing.state import ForcingPlan, ForcingState, Role
+from s1kit.generation.completion import Completion, Timings
+from s1kit.generation.loop import Decoder, ForcingRow, Monitor
+from s1kit.generation.rounds import run_rounds
+from s1kit.generation.sampling import Sampler, SamplingParams
 
 Mode = Literal["loop", "rounds"]
 OnToken = Callable[[int, Role, str], None]
 Cancelled = Callable[[int], bool]
-# Called after each decoding step for every sequence still thinking: (index, state, session). It may
-# probe on a side branch (``session.branch``) and end thinking (``state.end_thinking()``).
-Monitor = Callable[[int, ForcingState, Any], None]
 
 
 class Generator:
     """Budget-forced generation on one engine with one reasoning format."""
 
-    def __init__(self, engine: Engine, format: str | ReasoningFormat = "s1") -> None:
+    def __init__(self, engine: Engine, format: str | ReasoningFormat | None = None) -> None:
         self.engine = engine
-        self.format = get_format(format)
         self.tokenizer = engine.tokenizer
+        choice = choose_format(self.tokenizer, format)  # None: the model's own (forcing/choice.py)
+        self.format, self.format_reason = choice.format, choice.reason
         self.format_ids = self.format.ids(self.tokenizer)
 
     @classmethod
@@ -55,16 +54,14 @@ class Generator:
     ) -> Generator:
         """Load ``model`` (``default``, a GGUF file, a model folder, or a URL) on ``backend``.
 
-        ``format=None`` picks one: the format recorded by ``s1kit train`` in the folder, else ``r1`` when the tokenizer has a single-token ``</think>`` or for the
-        embedded model (not trained on either format, it writes real text inside ``<think>`` but stops
-        at once after s1's ``<|im_start|>think``), else ``s1``.
+        ``format=None`` picks one from the model itself, the same way on every backend: the format
+        recorded by ``s1kit train``, else the one the chat template declares, else ``r1``
+        (:mod:`s1kit.forcing.choice`). ``chat_template``: Jinja text replacing the model's template.
         """
+        template = kwargs.pop("chat_template", None)
         engine = load_engine(model, backend, **kwargs)
-        if format is None:
-            trained = trained_format(Path(model)) if str(model) != "default" else None
-            format = trained or (
-                "r1" if str(model) == "default" or _single_token(engine, "</think>") else "s1"
-            )
+        if template is not None:
+            engine.tokenizer.chat_template = template
         return cls(engine, format)
 
     def render(self, question: str, *, system: str | None = None) -> str:
@@ -125,6 +122,10 @@ class Generator:
                 )
         plans = {b: self.plan(b) for b in dict.fromkeys(budgets)}
         states = [ForcingState(plans[b], _listener(self, i, on_token)) for i, b in enumerate(budgets)]
+        if self.engine.max_batch and mode == "rounds" and any(sp.logit_bias for sp in samplings):
+            raise S1kitError(
+                "logit_bias on a local backend needs --mode loop (its rounds cannot mask tokens)"
+            )
         if monitor is not None and (mode != "loop" or not self.engine.max_batch):
             raise S1kitError(
                 f"this method needs step-level decoding (the llamacpp or hf backend), not {self.engine.name}"
@@ -132,10 +133,10 @@ class Generator:
         if getattr(self.engine, "complete_batch", None) and (mode == "rounds" or not self.engine.max_batch):
             # One batched engine call per round over every live sequence (vLLM in process).
             results = run_rounds(self.engine, ids, states, samplings, cancelled)
-        elif not self.engine.max_batch and len(ids) > 1:
+        elif not self.engine.max_batch and len(ids) > 1 and getattr(self.engine, "max_in_flight", 0):
             # An HTTP engine: rounds of different prompts run concurrently (the engine bounds requests
-            # in flight and balances its servers); local engines hold one sequence and run in order.
-            workers = min(len(ids), int(getattr(self.engine, "max_in_flight", 8) or 8))
+            # in flight and balances its servers); a local engine without step access runs in order.
+            workers = min(len(ids), int(self.engine.max_in_flight))
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 futures = [
                     pool.submit(self._rounds, i, p, states[i], samplings[i], cancelled)
@@ -145,18 +146,7 @@ class Generator:
         elif mode == "rounds" or not self.engine.max_batch:
             results = [self._rounds(i, p, states[i], samplings[i], cancelled) for i, p in enumerate(ids)]
         elif mode == "loop":
-            results = []
-            step = self.engine.max_batch
-            for start in range(0, len(ids), step):
-                chunk = range(start, min(start + step, len(ids)))
-                results += self._loop(
-                    [ids[i] for i in chunk],
-                    [states[i] for i in chunk],
-                    samplings[start : chunk.stop],
-                    cancelled,
-                    start,
-                    monitor,
-                )
+            results = self._loop(ids, states, samplings, cancelled, monitor)
         else:
             raise S1kitError(f"unknown mode {mode!r}: expected 'loop' or 'rounds'")
         return [
@@ -170,42 +160,29 @@ class Generator:
         states: list[ForcingState],
         samplings: list[SamplingParams],
         cancelled: Cancelled | None,
-        offset: int,
         monitor: Monitor | None = None,
     ) -> list[Timings]:
+        """All prompts through the one decoding loop: ``max_batch`` rows at a time, a finished row's
+        place taken at once by the next prompt (continuous batching)."""
         vocab = self.tokenizer.vocab_size
-        samplers = [Sampler(sp, vocab, stream=offset + i) for i, sp in enumerate(samplings)]
-        ctx = self.engine.context_length
-        t0 = time.perf_counter()
-        session = self.engine.open(prompts, samplings[0])
-        t1 = time.perf_counter()
-        generated = [0] * len(prompts)
+        rows = [
+            ForcingRow(
+                p,
+                st,
+                Sampler(sp, vocab, stream=i, thinking=lambda st=st: st.phase == "thinking"),
+                key=i,
+                cancelled=None if cancelled is None else (lambda i=i: cancelled(i)),
+                monitor=monitor,
+            )
+            for i, (p, st, sp) in enumerate(zip(prompts, states, samplings, strict=True))
+        ]
+        decoder = Decoder(self.engine)
         try:
-            while True:
-                step: list[int | None] = []
-                for i, st in enumerate(states):
-                    if not st.done and (
-                        session.length(i) >= ctx or (cancelled is not None and cancelled(offset + i))
-                    ):
-                        st.end_by_length()
-                    token, rollback = st.choose(lambda i=i: samplers[i](session.logits(i)))
-                    if rollback:
-                        session.rollback(i, rollback)
-                    if token is not None:
-                        generated[i] += 1
-                    step.append(token)
-                if all(t is None for t in step):
-                    break
-                session.step(step)
-                if monitor is not None:
-                    for i, st in enumerate(states):
-                        if st.phase == "thinking" and step[i] is not None:
-                            monitor(offset + i, st, session)
+            decoder.submit(rows)
+            decoder.run()
         finally:
-            session.close()
-        t2 = time.perf_counter()
-        # One batch shares its prefill and decode time; report it per sequence.
-        return [Timings(t1 - t0, t2 - t1, n) for n in generated]
+            decoder.close()
+        return [Timings(r.prefill_s, max(0.0, r.t_end - r.t_join), r.generated) for r in rows]
 
     # -- forcing round by round ----------------------------------------------------------------------
     def _rounds(
@@ -234,7 +211,10 @@ class Generator:
             if n <= 0:
                 continue  # the budget is spent: the next drain forces the end
             res = self.engine.complete(
-                prompt + st.tokens, max_tokens=n, stop=st.stop_sequences(), sampling=sampling
+                prompt + st.tokens,
+                max_tokens=n,
+                stop=st.stop_sequences(),
+                sampling=_phase_sampling(sampling, st),
             )
             st.feed_round(res.tokens, stopped=res.stopped)
             if res.length or (not res.tokens and not res.stopped):
@@ -261,9 +241,11 @@ class Generator:
         )
 
 
-def _single_token(engine: Engine, text: str) -> bool:
-    ids = engine.tokenizer.encode(text)
-    return len(ids) == 1
+def _phase_sampling(sp: SamplingParams, st: ForcingState) -> SamplingParams:
+    """A round's sampling: a thinking-only logit bias is dropped once the answer has begun."""
+    if sp.logit_bias and not sp.bias_for(thinking=st.phase == "thinking"):
+        return dataclasses.replace(sp, logit_bias=())
+    return sp
 
 
 def _per_prompt(value: Any, default: Any, n: int, name: str) -> list[Any]:

@@ -27,12 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from s1kit.errors import S1kitError
-from s1kit.evaluation.at_k import Rule, k_curve, samples_by_setting
 from s1kit.generation.completion import Completion
-from s1kit.generation.sampling import SamplingParams
-from s1kit.grading.vote import Equal
+from s1kit.errors import S1kitError
 from s1kit.methods.outcome import with_info
+from s1kit.evaluation.at_k import Rule, k_curve, samples_by_setting
+from s1kit.grading.vote import Equal
+from s1kit.generation.loop import ScoringRow, run_rows
+from s1kit.generation.sampling import SamplingParams
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,12 @@ def step_stats(logits: Any, token: int, vocab: int) -> tuple[float, float]:
 
 def token_stats(gen: Any, prompt: str, token_ids: Sequence[int]) -> TokenStats:
     """Re-score a completion on the generating model: one pass over its tokens after the prompt."""
+    return token_stats_many(gen, [(prompt, token_ids)])[0]
+
+
+def token_stats_many(gen: Any, items: Sequence[tuple[str, Sequence[int]]]) -> list[TokenStats]:
+    """Re-score many completions together: teacher-forced rows of the one decoding loop (a log-probs
+    hook per step); samples of one prompt share its prefill."""
     engine = gen.engine
     if not getattr(engine, "max_batch", 0):
         raise S1kitError(
@@ -77,17 +84,21 @@ def token_stats(gen: Any, prompt: str, token_ids: Sequence[int]) -> TokenStats:
             f"not {engine.name}"
         )
     vocab = gen.tokenizer.vocab_size
-    session = engine.open([gen.tokenizer.encode(prompt)], SamplingParams())
-    lps, certs = [], []
-    try:
-        for t in token_ids:
-            lp, c = step_stats(session.logits(0), t, vocab)
-            lps.append(lp)
-            certs.append(c)
-            session.step([t])
-    finally:
-        session.close()
-    return TokenStats(tuple(lps), tuple(certs))
+    stats: list[tuple[list[float], list[float]]] = [([], []) for _ in items]
+
+    def observer(i: int) -> Callable[[Any, int], None]:
+        def observe(logits: Any, token: int) -> None:
+            lp, c = step_stats(logits, token, vocab)
+            stats[i][0].append(lp)
+            stats[i][1].append(c)
+
+        return observe
+
+    rows = [
+        ScoringRow(gen.tokenizer.encode(p), list(ids), observer(i), key=i) for i, (p, ids) in enumerate(items)
+    ]
+    run_rows(engine, rows)
+    return [TokenStats(tuple(lps), tuple(cs)) for lps, cs in stats]
 
 
 class RewardModel:
@@ -125,7 +136,7 @@ def score_completions(gen: Any, completions: Sequence[Completion], params: dict[
     out: list[dict[str, float]] = [{} for _ in completions]
     stats: list[TokenStats] = []
     if any(n in TOKEN_SCORERS for n in names):  # one re-scoring pass serves every token scorer
-        stats = [token_stats(gen, c.prompt, c.token_ids) for c in completions]
+        stats = token_stats_many(gen, [(c.prompt, c.token_ids) for c in completions])
     for name in names:
         if name in TOKEN_SCORERS:
             for d, st in zip(out, stats, strict=True):

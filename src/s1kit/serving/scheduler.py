@@ -1,10 +1,11 @@
 """The server's scheduler: one thread owns the engine and decodes every admitted request together.
 
 Requests become :class:`Job` objects holding a :class:`~s1kit.forcing.ForcingState`; the thread admits
-queued jobs into the running batch whenever rows are free (continuous batching on the hf backend), runs
-the same choose/rollback/step loop as :class:`~s1kit.generate.Generator` in the decoding loop, and
-sends text deltas and a final summary to each job's asyncio queue. A cancelled job (its client went
-away) leaves the batch at the next step.
+queued jobs into the running batch whenever rows are free (continuous batching on every local backend:
+rows join and leave through the engine session's own ``add``/``remove``), decodes with the one loop
+(:class:`~s1kit.generation.loop.Decoder`) that the Generator uses, and sends text deltas and a final
+summary to each job's asyncio queue. A cancelled job (its client went away) leaves the batch at the
+next step.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from s1kit.backends import Engine
-from s1kit.forcing.state import ForcingState, Role
-from s1kit.generation.sampling import Sampler, SamplingParams
-from s1kit.serving.batching import make_batch
 from s1kit.backends.tokenizer import IncrementalDecoder, Tokenizer
+from s1kit.errors import S1kitError
+from s1kit.forcing.state import ForcingState, Role
+from s1kit.generation.loop import Decoder, ForcingRow
+from s1kit.generation.sampling import Sampler, SamplingParams
 
 log = logging.getLogger(__name__)
 
@@ -102,18 +104,28 @@ class Scheduler:
     """Owns the engine; :meth:`submit` jobs from any thread, :meth:`start` the decoding thread."""
 
     def __init__(self, engine: Engine, *, max_batch: int = 16, max_queue: int = 256) -> None:
+        if not engine.max_batch:
+            raise S1kitError(
+                f"serving needs step-level decoding (the llamacpp or hf backend), not {engine.name}"
+            )
         self.engine = engine
         self.tokenizer: Tokenizer = engine.tokenizer
-        self.batch = make_batch(engine, max_batch)
+        self.decoder = Decoder(engine, capacity=max_batch, on_finish=self._finish)
         self.max_queue = max_queue
         self.queue: deque[Job] = deque()
-        self.active: list[Job] = []
-        self.samplers: list[Sampler] = []
         self._cv = threading.Condition()
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="s1kit-scheduler", daemon=True)
-        self.steps = 0  # decoding steps run (for tests and metrics)
-        self.joins = 0  # admissions into a batch that was already decoding
+
+    @property
+    def steps(self) -> int:
+        """Decoding steps run (for tests and metrics)."""
+        return self.decoder.steps
+
+    @property
+    def joins(self) -> int:
+        """Admissions into a batch that was already decoding."""
+        return self.decoder.joins
 
     def start(self) -> None:
         self._thread.start()
@@ -133,89 +145,79 @@ class Scheduler:
 
     @property
     def load(self) -> dict[str, int]:
-        return {"active": len(self.active), "queued": len(self.queue), "capacity": self.batch.capacity}
+        d = self.decoder
+        return {
+            "active": len(d.live),
+            "queued": len(self.queue) + len(d.waiting),
+            "capacity": d.capacity,
+        }
 
     # -- the decoding thread ----------------------------------------------------------------------
     def _run(self) -> None:
+        d = self.decoder
         while True:
             with self._cv:
-                while not self._stop and not self.queue and not self.active:
+                while not self._stop and not self.queue and not d.live and not d.waiting:
                     self._cv.wait(timeout=1.0)
                 if self._stop:
                     break
                 new = self._take()
             try:
-                if new:
-                    self._admit(new)
-                if self.active:
-                    self._step()
+                d.submit(JobRow(j, Sampler(j.sampling, self.tokenizer.vocab_size)) for j in new)
+                d.step()
             except Exception as e:  # a bug or an engine failure must not kill the server
                 log.exception("decoding failed")
-                for job in [*new, *self.active]:
-                    job.emit("error", f"generation failed: {type(e).__name__}")
-                self.active, self.samplers = [], []
-                self.batch.close()
-        for job in [*self.queue, *self.active]:
+                for row in [*d.live.values(), *d.waiting]:
+                    row.job.emit("error", f"generation failed: {type(e).__name__}")  # type: ignore[attr-defined]
+                self._reset()
+        for job in [*self.queue, *(r.job for r in [*d.live.values(), *d.waiting])]:  # type: ignore[attr-defined]
             job.emit("error", "the server is shutting down")
-        self.batch.close()
+        d.close()
+
+    def _reset(self) -> None:
+        d = self.decoder
+        d.on_finish = None
+        d.close()
+        self.decoder = Decoder(self.engine, capacity=d.capacity, on_finish=self._finish)
+        self.decoder.steps, self.decoder.joins = d.steps, d.joins
 
     def _take(self) -> list[Job]:
-        while self.queue and self.queue[0].cancelled:
-            self.queue.popleft()
-        room = self.batch.can_add()
+        """Queued jobs that may join now (as many as the batch has free rows)."""
+        room = self.decoder.free() - len(self.decoder.waiting)
         new: list[Job] = []
         while self.queue and len(new) < room:
             job = self.queue.popleft()
             if not job.cancelled:
                 new.append(job)
+        while self.queue and self.queue[0].cancelled:
+            self.queue.popleft()
         return new
 
-    def _admit(self, jobs: list[Job]) -> None:
-        self.joins += bool(self.active)
-        self.batch.add([j.prompt for j in jobs])
-        vocab = self.tokenizer.vocab_size
-        self.active += jobs
-        self.samplers += [Sampler(j.sampling, vocab) for j in jobs]
-
-    def _step(self) -> None:
-        ctx = self.engine.context_length
-        tokens: list[int | None] = []
-        finished: list[int] = []
-        for i, (job, sampler) in enumerate(zip(self.active, self.samplers, strict=True)):
-            st = job.state
-            if not st.done and (job.cancelled or job.stop_hit or self.batch.length(i) >= ctx):
-                st.end_by_length()
-            token, rollback = st.choose(lambda i=i, job=job, s=sampler: _record(job, s(self.batch.logits(i))))
-            if rollback:
-                self.batch.rollback(i, rollback)
-            if token is not None and job.stop_hit:
-                st.end_by_length()
-                token = None
-            tokens.append(token)
-            if token is None:
-                finished.append(i)
-        for i in finished:
-            self._finish(self.active[i])
-        if finished:
-            self.batch.remove(finished)
-            gone = set(finished)
-            self.active = [j for i, j in enumerate(self.active) if i not in gone]
-            self.samplers = [s for i, s in enumerate(self.samplers) if i not in gone]
-            tokens = [t for i, t in enumerate(tokens) if i not in gone]
-        if self.active:
-            self.batch.step(tokens)
-            self.steps += 1
-
-    def _finish(self, job: Job) -> None:
+    def _finish(self, row: Any) -> None:
+        job = row.job
+        job.last_sampled = row.last_sampled
         if job.cancelled:
             return
         job.flush()
         job.emit("done", summarize(job, self.tokenizer))
 
 
-def _record(job: Job, token: int) -> int:
-    job.last_sampled = token
-    return token
+class JobRow(ForcingRow):
+    """A request in the running batch: it leaves when its client goes away or a stop string matched."""
+
+    def __init__(self, job: Job, sampler: Sampler) -> None:
+        super().__init__(job.prompt, job.state, sampler, key=job, cancelled=self._gone)
+        self.job = job
+
+    def _gone(self) -> bool:
+        return self.job.cancelled or self.job.stop_hit is not None
+
+    def choose(self, view: Any) -> tuple[int | None, int]:
+        token, rollback = super().choose(view)
+        if token is not None and self.job.stop_hit:  # the token completed a stop string
+            self.state.end_by_length()
+            token = None
+        return token, rollback
 
 
 def listener(job_ref: list[Job], tokenizer: Tokenizer) -> Any:
