@@ -59,6 +59,7 @@ def test_every_path_obeys_the_budget_on_a_tiny_model(smol_tokenizer):
         assert info["pruned"] == sum(not x["kept"] for r in info["rounds"] for x in r)
         assert info["compute_tokens"] >= c.thinking_tokens
         assert info["n_rounds"] <= 20 // 1 + 1
+        assert all(e.position <= (3 if e.kind == "answer_limit" else 20) for e in c.events)
 
 
 def test_refusals(smol_tokenizer):

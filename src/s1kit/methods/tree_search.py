@@ -215,7 +215,12 @@ def _row(b: Path, scorer: str, kept: bool) -> dict[str, Any]:
 def _extend(b: Path, o: Completion, k: int, cut: StepCut, prompt: str, rm: Any) -> Path:
     """The path ``b`` followed by the step ``o`` (finished when its thinking ended)."""
     shift = b.tokens
-    events = [replace(e, position=e.position + shift) for e in o.events if e.kind != "step_end"]
+    # thinking positions move by the path so far; an answer_limit counts answer tokens and stays
+    events = [
+        e if e.kind == "answer_limit" else replace(e, position=e.position + shift)
+        for e in o.events
+        if e.kind != "step_end"
+    ]
     new = Path(
         text=b.text + o.thinking,
         tokens=b.tokens + o.thinking_tokens,
