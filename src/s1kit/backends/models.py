@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from s1kit.errors import MissingExtraError, S1kitError
 
@@ -67,18 +67,27 @@ def resolve_model(model: str | os.PathLike[str]) -> ModelSpec:
     raise S1kitError(f"{path} is not a model folder (no config.json) and holds no single .gguf file")
 
 
-def trained_format(path: Path) -> str | None:
-    """The reasoning format a folder written by ``s1kit train`` was trained with, if recorded."""
-    cfg = path / "s1kit_train.yaml"
+def trained_format(path: Path) -> Any:
+    """The reasoning format a folder written by ``s1kit train`` was trained with, if recorded.
+
+    Returns the recorded value: a format name, or a mapping with ``name``, ``think_start`` and
+    ``think_end`` (custom delimiters); ``None`` when the folder holds no readable record.
+    """
+    cfg = Path(path) / "s1kit_train.yaml"
     if not cfg.is_file():
         return None
     import yaml
 
     try:
-        value = (yaml.safe_load(cfg.read_text()) or {}).get("format")
-    except (yaml.YAMLError, AttributeError):
+        doc = yaml.safe_load(cfg.read_text()) or {}
+    except (OSError, yaml.YAMLError):
         return None
-    return value if isinstance(value, str) else None
+    if not isinstance(doc, dict):
+        return None
+    value = doc.get("format")
+    if value is None and isinstance(doc.get("config"), dict):
+        value = doc["config"].get("format")  # records written before the format block
+    return value if isinstance(value, str | dict) else None
 
 
 def cache_dir() -> Path:

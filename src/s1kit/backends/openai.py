@@ -58,7 +58,7 @@ def load_tokenizer(spec: str | os.PathLike[str]) -> Tokenizer:
         from s1kit.backends.llamacpp import LlamaTokenizer
 
         llm = llama_cpp.Llama(model_path=str(model.path), vocab_only=True, verbose=False)
-        return LlamaTokenizer(llm)
+        return LlamaTokenizer(llm, source=model.path)
     try:
         from transformers import AutoTokenizer
     except ImportError:

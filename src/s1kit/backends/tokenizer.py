@@ -1,15 +1,25 @@
-"""The tokenizer interface the forcing logic needs, and its transformers adapter.
+"""The tokenizer interface the forcing logic needs, its shared chat behaviour, and the transformers adapter.
 
 Budget forcing works on token ids, so every backend exposes a tokenizer with the same small surface:
 encode (special tokens in the text are parsed, no BOS added), decode, the set of special ids, the
-end-of-sequence ids, the vocabulary size (ids at or above it are never sampled), and chat rendering.
+end-of-turn ids, the vocabulary size (ids at or above it are never sampled), and chat rendering.
+
+The end-of-turn ids (``eos_ids``) are the model's own, computed once and the same on every backend: the
+tokenizer's end-of-sequence token, the end-of-text/end-of-turn ids its configuration names (transformers'
+``generation_config.json``, GGUF's ``tokenizer.ggml.eos/eot/eom_token_id``), and the special token the
+chat template writes right after an assistant message (``<|im_end|>``, ``<|eot_id|>``, ``<end_of_turn>``,
+``</s>``, ``<|return|>``...). Chat templates render in one sandboxed environment
+(:mod:`s1kit.backends.chat_template`) whatever the backend.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from s1kit.backends.chat_template import end_of_turn_tokens, final_end_token, plain_prompt, render_chat
 from s1kit.errors import S1kitError
 
 
@@ -26,19 +36,130 @@ class Tokenizer(Protocol):
     def apply_chat_template(self, messages: list[dict[str, str]]) -> str: ...
 
 
-class HFTokenizer:
-    """Adapter over a ``transformers`` tokenizer."""
+class ChatTokenizer:
+    """What every backend's tokenizer shares: chat rendering and the model's end-of-turn ids.
+
+    Subclasses set ``vocab_size``, ``special_ids``, ``config_eos_ids`` (the ids the model's configuration
+    names), ``special_tokens`` (strings the template may use: ``bos_token``, ``eos_token``...), ``adds_bos``
+    (whether the model expects a BOS it does not get from a template), ``source`` (the folder or file the
+    tokenizer came from) and ``chat_template``, and implement ``encode``/``decode``.
+    """
+
+    vocab_size: int
+    special_ids: frozenset[int]
+    config_eos_ids: frozenset[int]
+    special_tokens: dict[str, str]
+    adds_bos: bool = False
+    source: Path | None = None
+    _template: str | None = None
+    _eot_cache: tuple[str | None, frozenset[int]] | None = None
+
+    def encode(self, text: str) -> list[int]:
+        raise NotImplementedError
+
+    def decode(self, ids: Sequence[int]) -> str:
+        raise NotImplementedError
+
+    @property
+    def chat_template(self) -> str | None:
+        """The Jinja chat template (``None`` for a base model); assignable (``--chat-template FILE``)."""
+        return self._template
+
+    @chat_template.setter
+    def chat_template(self, source: str | None) -> None:
+        self._template = source if source and source.strip() else None
+        self._eot_cache = None
+
+    @property
+    def template_end_ids(self) -> frozenset[int]:
+        """The special tokens the chat template writes after an assistant message."""
+        if self._eot_cache is None or self._eot_cache[0] != self._template:
+            found = (
+                end_of_turn_tokens(self.render, self.encode, self.special_ids)
+                if self._template
+                else frozenset()
+            )
+            self._eot_cache = (self._template, frozenset(i for i in found if 0 <= i < self.vocab_size))
+        return self._eot_cache[1]
+
+    @property
+    def answer_end_id(self) -> int | None:
+        """The token that closes a final answer: the template's (``<|im_end|>``, ``<|eot_id|>``...), else EOS."""
+        if self._template:
+            found = final_end_token(self.render, self.encode, self.special_ids)
+            if found is not None and 0 <= found < self.vocab_size:
+                return found
+        eos = (
+            self.encode(self.special_tokens.get("eos_token", ""))
+            if self.special_tokens.get("eos_token")
+            else []
+        )
+        return eos[0] if len(eos) == 1 else (min(self.config_eos_ids) if self.config_eos_ids else None)
+
+    @property
+    def eos_ids(self) -> frozenset[int]:
+        """End of sequence and end of turn: the configuration's ids and the chat template's."""
+        return self.config_eos_ids | self.template_end_ids
+
+    def render(
+        self, messages: Sequence[dict[str, Any]], *, add_generation_prompt: bool = True, **options: Any
+    ) -> str:
+        """The chat template rendered (no fallback): raises if the model has none."""
+        if not self._template:
+            raise S1kitError("the model has no chat template")
+        return render_chat(
+            self._template,
+            messages,
+            add_generation_prompt=add_generation_prompt,
+            **self.special_tokens,
+            **options,
+        )
+
+    def apply_chat_template(self, messages: list[dict[str, str]], **options: Any) -> str:
+        """The prompt for ``messages`` with the assistant's turn opened.
+
+        ``options`` are template variables (``enable_thinking=True``...). A model without a template gets
+        :func:`~s1kit.backends.chat_template.plain_prompt` (its BOS, then each message and a blank line).
+        """
+        if not self._template:
+            return plain_prompt(
+                messages, bos=self.special_tokens.get("bos_token", "") if self.adds_bos else ""
+            )
+        return self.render(messages, add_generation_prompt=True, **options)
+
+
+class HFTokenizer(ChatTokenizer):
+    """Adapter over a ``transformers`` tokenizer.
+
+    ``extra_eos``: more end-of-sequence ids (the model's generation config when the engine has the model
+    object; otherwise ``generation_config.json`` beside the tokenizer is read).
+    """
 
     def __init__(self, tok: Any, *, extra_eos: Sequence[int] = ()) -> None:
         self.tok = tok
         self.vocab_size = len(tok)
-        eos = set(extra_eos)
+        # Special and added tokens (R1's <think>): what GGUF files mark control or user-defined.
+        self.special_ids = frozenset(int(i) for i in tok.all_special_ids) | frozenset(
+            int(i) for i in tok.added_tokens_decoder
+        )
+        name = getattr(tok, "name_or_path", "") or ""
+        self.source = Path(name) if name and Path(name).is_dir() else None
+        eos = {int(i) for i in extra_eos if isinstance(i, int)}
         if tok.eos_token_id is not None:
             eos.add(int(tok.eos_token_id))
-        self.eos_ids = frozenset(eos)
-        self.special_ids = frozenset(int(i) for i in tok.all_special_ids) | frozenset(
-            int(i) for i, t in tok.added_tokens_decoder.items() if t.special
-        )
+        eos |= _generation_config_eos(self.source)
+        self.config_eos_ids = frozenset(i for i in eos if 0 <= i < self.vocab_size)
+        self.special_tokens = {
+            k: str(v) for k, v in getattr(tok, "special_tokens_map", {}).items() if isinstance(v, str)
+        }
+        for key in ("bos_token", "eos_token"):
+            self.special_tokens.setdefault(key, "")
+        bos = tok.bos_token_id
+        self.adds_bos = bos is not None and tok("a", add_special_tokens=True)["input_ids"][:1] == [bos]
+        template = getattr(tok, "chat_template", None)
+        if isinstance(template, dict):  # named templates: the default one
+            template = template.get("default") or next(iter(template.values()), None)
+        self.chat_template = template if isinstance(template, str) else None
 
     def encode(self, text: str) -> list[int]:
         return list(self.tok.encode(text, add_special_tokens=False))
@@ -74,12 +195,17 @@ class HFTokenizer:
     def decode(self, ids: Sequence[int]) -> str:
         return self.tok.decode(list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False)
 
-    def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
-        if not getattr(self.tok, "chat_template", None):
-            raise S1kitError(
-                "the model's tokenizer has no chat template: pass --format custom with a template"
-            )
-        return self.tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+def _generation_config_eos(folder: Path | None) -> set[int]:
+    path = folder / "generation_config.json" if folder else None
+    if path is None or not path.is_file():
+        return set()
+    try:
+        value = json.loads(path.read_text()).get("eos_token_id")
+    except (OSError, ValueError, AttributeError):
+        return set()
+    values = value if isinstance(value, list) else [value]
+    return {v for v in values if isinstance(v, int) and not isinstance(v, bool)}
 
 
 class IncrementalDecoder:

@@ -6,17 +6,20 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 from s1kit.cli.common import (
     add_budget_arguments,
     add_model_arguments,
     add_sampling_arguments,
     budget_from_args,
+    engine_kwargs,
     load_generator,
+    resolve_format,
     sampling_from_args,
 )
-from s1kit.generation.completion import Completion
 from s1kit.errors import S1kitError
+from s1kit.generation.completion import Completion
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -37,6 +40,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--batch-size", type=int, default=16, help="prompts decoded together where the backend batches"
     )
     add_model_arguments(p)
+    p.add_argument(
+        "--chat-template",
+        default=None,
+        metavar="FILE",
+        help="a Jinja chat template replacing the model's (rendered in a sandbox, as transformers does)",
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        dest="explain",
+        action="store_true",
+        help="say which reasoning format was chosen and why, with its delimiters",
+    )
     add_budget_arguments(p)
     add_sampling_arguments(p)
 
@@ -74,6 +90,20 @@ def _jsonl_prompts(path: str) -> Iterator[str]:
             raise S1kitError(f"{path}:{n + 1}: not UTF-8 text (expected JSONL lines)") from None
 
 
+def read_chat_template(path: str) -> str:
+    """The text of a ``--chat-template`` file (Jinja); a one-line error if it cannot be read."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise S1kitError(f"cannot read --chat-template {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise S1kitError(f"--chat-template {path} is not UTF-8 text (expected a Jinja template)") from None
+    from s1kit.backends.chat_template import compile_template
+
+    compile_template(text)  # a syntax error is reported before the model loads
+    return text
+
+
 def run(args: argparse.Namespace) -> int:
     from s1kit.cli.checks import check_budget_args, check_numbers
 
@@ -84,12 +114,34 @@ def run(args: argparse.Namespace) -> int:
     prompts = read_prompts(args)
     if args.batch_size < 1:
         raise S1kitError(f"--batch-size={args.batch_size} is invalid: expected an integer >= 1")
-    gen = load_generator(args)
+    if args.chat_template:  # replaces the model's own before the format is chosen from it
+        from s1kit.generation.generator import Generator
+
+        template = read_chat_template(args.chat_template)
+        gen = Generator.load(
+            args.model,
+            backend=args.backend,
+            format=resolve_format(args),
+            chat_template=template,
+            **engine_kwargs(args),
+        )
+    else:
+        gen = load_generator(args)
+    from s1kit.forcing.choice import describe
+
+    fmt = describe(gen.tokenizer, gen.format, gen.format_reason)
+    if args.explain:
+        print(
+            f"format {fmt['name']}: {fmt['reason']}; thinking {fmt['think_start']!r} ... {fmt['think_end']!r}, "
+            f"end of turn {', '.join(fmt['end_of_turn'])}",
+            file=sys.stderr,
+            flush=True,
+        )
     if args.json:
         for start in range(0, len(prompts), args.batch_size):
             chunk = prompts[start : start + args.batch_size]
             for c in gen.generate_batch(chunk, budget, sampling, mode=args.mode):
-                print(c.to_json(), flush=True)
+                print(json.dumps({**c.to_dict(), "format": fmt}, ensure_ascii=False), flush=True)
         return 0
     from s1kit.cli.stream import TerminalStream
 

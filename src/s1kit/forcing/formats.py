@@ -1,7 +1,17 @@
 """Reasoning formats: how a prompt is rendered and where thinking starts and ends.
 
-A format is three strings; everything the forcing state machine needs is derived from them as token ids
-for one tokenizer (:class:`FormatIds`), so a delimiter may be several tokens long.
+A format is a few strings; everything the forcing state machine needs is derived from them as token ids
+for one tokenizer (:class:`FormatIds`), so a delimiter may be several tokens long. The end of the answer
+is the model's own end of turn (``tokenizer.eos_ids``: its configuration and its chat template), never a
+format's guess, so every format works on every model family.
+
+Built in (see docs/formats.md):
+
+* ``s1``: ``<|im_start|>think`` ... ``<|im_start|>answer`` (the paper's ChatML layout);
+* ``r1`` / ``qwen3``: ``<think>`` ... ``</think>`` (DeepSeek-R1 and its distills, Qwen3, QwQ);
+* ``magistral``: ``[THINK]`` ... ``[/THINK]`` (Mistral's reasoning models);
+* ``gpt-oss``: the harmony format, thinking in the ``analysis`` channel and the answer in ``final``;
+* ``custom``: any start and end strings (:meth:`ReasoningFormat.custom`).
 
 Example:
     >>> fmt = get_format("r1")
@@ -12,9 +22,14 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from s1kit.errors import ConfigError, S1kitError
 from s1kit.backends.tokenizer import Tokenizer
+from s1kit.errors import ConfigError, S1kitError
+
+# Template variables passed when rendering a prompt for thinking: Qwen3's templates close an empty
+# thinking section in the generation prompt unless enable_thinking is true; other templates ignore it.
+THINKING_OPTIONS: dict[str, Any] = {"enable_thinking": True}
 
 
 @dataclass(frozen=True)
@@ -23,12 +38,17 @@ class ReasoningFormat:
 
     Attributes:
         name: registry name, or "custom".
-        think_start: text appended after the chat template's generation prompt to open thinking.
+        think_start: text appended after the chat template's generation prompt to open thinking (not
+            appended again when the template already ends with it, as R1-distill's and Qwen3's do).
         think_end: end-of-thinking delimiter, forced when thinking ends (naturally or by the budget).
         stop_strings: text whose generation during thinking is an attempt to stop thinking. A string
             whose first token is a special token is detected on that token alone (special tokens do not
             occur in ordinary text); others are detected on their full token sequence.
-        end_of_turn: strings (single special tokens) that end the answer, besides the tokenizer's EOS.
+        end_of_turn: extra strings (single tokens) that end the answer, besides the model's own end of
+            turn and end of sequence (``tokenizer.eos_ids``).
+        special_tokens: strings this format means as single special tokens of the vocabulary (s1's
+            ``<|im_start|>``, harmony's markers). Elsewhere they are ordinary text: generation still
+            works, training refuses (:meth:`missing_tokens`).
     """
 
     name: str
@@ -36,6 +56,7 @@ class ReasoningFormat:
     think_end: str
     stop_strings: tuple[str, ...] = ()
     end_of_turn: tuple[str, ...] = ()
+    special_tokens: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for f in ("think_start", "think_end"):
@@ -44,6 +65,7 @@ class ReasoningFormat:
         stops = tuple(self.stop_strings) or (self.think_end.strip(),)
         object.__setattr__(self, "stop_strings", stops)
         object.__setattr__(self, "end_of_turn", tuple(self.end_of_turn))
+        object.__setattr__(self, "special_tokens", tuple(self.special_tokens))
 
     @classmethod
     def custom(
@@ -56,14 +78,38 @@ class ReasoningFormat:
         messages = ([{"role": "system", "content": system}] if system else []) + [
             {"role": "user", "content": question}
         ]
-        text = tokenizer.apply_chat_template(messages)
-        # Some templates (R1, Qwen3) already open the thinking section in the generation prompt.
-        if text.rstrip().endswith(self.think_start.strip()):
-            return text.rstrip() + self.think_start[len(self.think_start.rstrip()) :]
-        return text + self.think_start
+        try:
+            text = tokenizer.apply_chat_template(messages, **THINKING_OPTIONS)  # type: ignore[call-arg]
+        except TypeError:  # a tokenizer without template options
+            text = tokenizer.apply_chat_template(messages)
+        return open_thinking(text, self.think_start)
 
     def ids(self, tokenizer: Tokenizer) -> FormatIds:
         return FormatIds.build(self, tokenizer)
+
+    def missing_tokens(self, tokenizer: Tokenizer) -> list[str]:
+        """The format's special tokens that are not one special token of this tokenizer."""
+        missing = []
+        for s in self.special_tokens:
+            ids = tokenizer.encode(s)
+            if len(ids) != 1 or ids[0] not in tokenizer.special_ids:
+                missing.append(s)
+        return missing
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "think_start": self.think_start,
+            "think_end": self.think_end,
+            "stop_strings": list(self.stop_strings),
+        }
+
+
+def open_thinking(prompt: str, think_start: str) -> str:
+    """``prompt`` followed by ``think_start``, unless the template already opened thinking itself."""
+    if prompt.rstrip().endswith(think_start.strip()):
+        return prompt.rstrip() + think_start[len(think_start.rstrip()) :]
+    return prompt + think_start
 
 
 @dataclass(frozen=True)
@@ -71,7 +117,7 @@ class FormatIds:
     """A format resolved to token ids for one tokenizer."""
 
     think_end: tuple[int, ...]
-    stop_seqs: tuple[tuple[int, ...], ...]  # attempts to stop thinking (EOS included)
+    stop_seqs: tuple[tuple[int, ...], ...]  # attempts to stop thinking (end of turn included)
     answer_stops: frozenset[int]  # single tokens that end the answer
     vocab_size: int
     special_ids: frozenset[int] = field(default_factory=frozenset)
@@ -89,8 +135,12 @@ class FormatIds:
         for s in fmt.end_of_turn:
             ids = tok.encode(s)
             if len(ids) != 1:
-                raise S1kitError(f"end-of-turn string {s!r} must be one token, got {len(ids)}")
+                raise S1kitError(
+                    f"end-of-turn string {s!r} must be one token of this tokenizer, got {len(ids)}"
+                )
             turn.add(ids[0])
+        if not turn:
+            raise S1kitError("the model names no end-of-sequence or end-of-turn token: the answer cannot end")
         seqs.extend((t,) for t in sorted(turn))
         for ids in (think_end, *seqs):
             bad = [i for i in ids if not 0 <= i < tok.vocab_size]
@@ -105,25 +155,38 @@ class FormatIds:
         )
 
 
+_R1 = ReasoningFormat("r1", think_start="<think>\n", think_end="\n</think>\n\n", stop_strings=("</think>",))
 FORMATS: dict[str, ReasoningFormat] = {
-    # s1 (Muennighoff et al. 2025): ChatML, thinking after "<|im_start|>think", answer after "<|im_start|>answer".
+    # s1 (Muennighoff et al. 2025): ChatML, thinking after "<|im_start|>think", answer after
+    # "<|im_start|>answer"; a new "<|im_start|>" or the end of turn during thinking is a stop attempt.
     "s1": ReasoningFormat(
         "s1",
         think_start="<|im_start|>think\n",
         think_end="<|im_start|>answer\n",
         stop_strings=("<|im_start|>", "<|im_end|>"),
-        end_of_turn=("<|im_end|>",),
+        special_tokens=("<|im_start|>",),
     ),
-    # DeepSeek-R1 and Qwen3: thinking between <think> and </think>.
-    "r1": ReasoningFormat(
-        "r1", think_start="<think>\n", think_end="\n</think>\n\n", stop_strings=("</think>",)
+    # DeepSeek-R1 (and distills), QwQ, Qwen3: thinking between <think> and </think>.
+    "r1": _R1,
+    "qwen3": ReasoningFormat("qwen3", _R1.think_start, _R1.think_end, stop_strings=_R1.stop_strings),
+    # Magistral: thinking between [THINK] and [/THINK] (special tokens since Magistral Small 2509).
+    "magistral": ReasoningFormat(
+        "magistral", think_start="[THINK]", think_end="[/THINK]", stop_strings=("[/THINK]",)
+    ),
+    # gpt-oss (harmony): thinking is the analysis channel's message; the cap ends that message and
+    # opens the final channel's. A new message or channel during thinking is a stop attempt.
+    "gpt-oss": ReasoningFormat(
+        "gpt-oss",
+        think_start="<|channel|>analysis<|message|>",
+        think_end="<|end|><|start|>assistant<|channel|>final<|message|>",
+        stop_strings=("<|end|>", "<|start|>", "<|channel|>", "<|call|>"),
+        special_tokens=("<|start|>", "<|channel|>", "<|message|>", "<|end|>"),
     ),
 }
-FORMATS["qwen3"] = FORMATS["r1"]
 
 
 def get_format(name: str | ReasoningFormat) -> ReasoningFormat:
-    """Look a format up by name (``s1``, ``r1``, ``qwen3``), or pass a format through."""
+    """Look a format up by name (``s1``, ``r1``, ``qwen3``, ``magistral``, ``gpt-oss``), or pass one through."""
     if isinstance(name, ReasoningFormat):
         return name
     try:
@@ -132,3 +195,16 @@ def get_format(name: str | ReasoningFormat) -> ReasoningFormat:
         raise S1kitError(
             f"unknown reasoning format {name!r}: expected one of {sorted(FORMATS)} or a custom format"
         ) from None
+
+
+def format_from_record(value: Any) -> ReasoningFormat | None:
+    """A format from a recorded name or ``{name, think_start, think_end}`` mapping; None if unusable."""
+    if isinstance(value, str) and value in FORMATS:
+        return FORMATS[value]
+    if isinstance(value, dict):
+        name, start, end = value.get("name"), value.get("think_start"), value.get("think_end")
+        if isinstance(name, str) and name in FORMATS and name != "custom":
+            return FORMATS[name]
+        if isinstance(start, str) and isinstance(end, str) and start.strip() and end.strip():
+            return ReasoningFormat.custom(start, end)
+    return None

@@ -35,7 +35,9 @@ class TrainConfig:
     """Supervised fine-tuning settings, validated on construction.
 
     Attributes:
-        format: reasoning format (``s1``, ``r1``, ``qwen3``) whose delimiters wrap the thinking.
+        format: reasoning format (s1, r1, qwen3, magistral, gpt-oss, or custom) whose delimiters wrap the thinking.
+        think_start: custom format: the text that opens thinking.
+        think_end: custom format: the end-of-thinking delimiter.
         system: system prompt for the chat template (None: the template's own default).
         epochs: passes over the data (paper: 5).
         max_steps: stop after this many optimizer steps; -1 runs all epochs.
@@ -70,6 +72,8 @@ class TrainConfig:
     """
 
     format: str = "s1"
+    think_start: str | None = None
+    think_end: str | None = None
     system: str | None = None
     epochs: float = 5.0
     max_steps: int = -1
@@ -130,12 +134,20 @@ class TrainConfig:
             raise ConfigError("marker_template", self.marker_template, "a string containing '{remaining}'")
         if "{budget}" not in self.budget_instruction:
             raise ConfigError("budget_instruction", self.budget_instruction, "a string containing '{budget}'")
-        from s1kit.forcing.formats import get_format
+        self.reasoning_format()  # a known format, or custom with both delimiters
 
+    def reasoning_format(self) -> Any:
+        """The :class:`~s1kit.forcing.formats.ReasoningFormat` this config trains on."""
+        from s1kit.forcing.formats import FORMATS, ReasoningFormat, get_format
+
+        if self.format == "custom":
+            if not self.think_start or not self.think_end:
+                raise ConfigError("format", self.format, "custom with both think_start and think_end set")
+            return ReasoningFormat.custom(self.think_start, self.think_end)
         try:
-            get_format(self.format)
+            return get_format(self.format)
         except S1kitError:
-            raise ConfigError("format", self.format, "one of the registered reasoning formats") from None
+            raise ConfigError("format", self.format, f"one of {sorted(FORMATS)} or custom") from None
 
     def gradient_accumulation(self, world_size: int) -> int:
         """Accumulation steps so that micro batch x processes x steps equals the global batch."""

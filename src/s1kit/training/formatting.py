@@ -23,12 +23,13 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from s1kit.errors import S1kitError
-from s1kit.forcing.formats import ReasoningFormat, get_format
 from s1kit.backends.tokenizer import Tokenizer
+from s1kit.errors import S1kitError
+from s1kit.forcing.formats import ReasoningFormat
 from s1kit.training.config import TrainConfig
 from s1kit.training.data import Example
 
@@ -85,14 +86,45 @@ class FormatReport:
 
 
 def end_of_turn(fmt: ReasoningFormat, tok: Tokenizer) -> str:
-    """The text that closes the assistant turn: the format's end-of-turn token, else the tokenizer's EOS."""
+    """The text that closes the assistant turn: the model's own, as its chat template writes it after
+    a final answer (``<|im_end|>``, ``<|eot_id|>``, ``<end_of_turn>``, ``</s>``, ``<|return|>``), else its EOS."""
     if fmt.end_of_turn:
         return fmt.end_of_turn[0]
-    inner = getattr(tok, "tok", None)
-    eos = getattr(inner, "eos_token", None)
-    if not eos:
-        raise S1kitError("the tokenizer has no EOS token: cannot mark the end of the answer")
-    return str(eos)
+    token = getattr(tok, "answer_end_id", None)
+    if token is None:
+        raise S1kitError("the tokenizer names no end-of-turn or EOS token: cannot mark the end of the answer")
+    return tok.decode([token])
+
+
+_SPECIAL_LOOKING = re.compile(r"<\|[^|<>\s]{1,40}\|>|\[/?[A-Z_]{2,20}\]")
+
+
+def validate_training_format(fmt: ReasoningFormat, tok: Tokenizer, cfg: TrainConfig) -> None:
+    """Check the format, the chat template and the markers against the tokenizer before any work.
+
+    Raises:
+        S1kitError: one line naming what is missing (a format token not in the vocabulary, no end of
+            turn, a template that refuses a question, a marker token that is not one token).
+    """
+    missing = fmt.missing_tokens(tok)
+    if missing:
+        raise S1kitError(
+            f"format {fmt.name} needs {', '.join(missing)} as special tokens, and this model's vocabulary "
+            "has none of that name: pass --format r1 (plain-text <think> delimiters) or --format custom "
+            "with --think-start/--think-end"
+        )
+    eot = end_of_turn(fmt, tok)
+    ids = tok.encode(eot)
+    if len(ids) != 1 or not 0 <= ids[0] < tok.vocab_size:
+        raise S1kitError(f"the end of turn {eot!r} is not one token of this tokenizer")
+    fmt.render_prompt(tok, "Is the chat template usable?", system=cfg.system)  # a template error, once
+    if cfg.markers != "none":
+        for marker in _SPECIAL_LOOKING.findall(cfg.marker_template):
+            if len(tok.encode(marker)) != 1:
+                raise S1kitError(
+                    f"marker_template uses {marker!r}, which is not one token of this model: "
+                    "set --marker-template to text this model has (e.g. '[{remaining} {unit} left]\\n')"
+                )
 
 
 def with_markers(thinking_ids: Sequence[int], tok: Tokenizer, cfg: TrainConfig) -> tuple[list[int], int]:
@@ -122,7 +154,7 @@ def format_example(tok: Tokenizer, example: Example, cfg: TrainConfig) -> Format
     Raises:
         S1kitError: if the prompt alone fills the block, so no trained token would remain.
     """
-    fmt = get_format(cfg.format)
+    fmt = cfg.reasoning_format()
     thinking = example.thinking.strip()
     sep = "" if fmt.think_end[:1].isspace() else "\n"
     thinking_ids = tok.encode(thinking + sep)
@@ -161,6 +193,7 @@ def format_dataset(
     """
     if not examples:
         raise S1kitError("the dataset is empty: expected at least one (question, thinking, attempt) row")
+    validate_training_format(cfg.reasoning_format(), tok, cfg)
     kept: list[FormattedExample] = []
     overlong: list[tuple[int, int]] = []
     longest = 0

@@ -99,14 +99,13 @@ def resolve_model_dir(model: str | os.PathLike[str]) -> Path:
 
 
 def load_tokenizer(model_dir: Path) -> Any:
-    """The model's transformers tokenizer; it must carry a chat template."""
+    """The model's transformers tokenizer (without a chat template, rows use the plain prompt that
+    generation uses for such a model too)."""
     _, transformers = _imports()
     try:
         tok = transformers.AutoTokenizer.from_pretrained(model_dir)
     except (OSError, ValueError) as e:
         raise S1kitError(f"cannot load a tokenizer from {model_dir}: {str(e).splitlines()[0]}") from None
-    if not getattr(tok, "chat_template", None):
-        raise S1kitError(f"the tokenizer in {model_dir} has no chat template: cannot render questions")
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
     return tok
@@ -284,6 +283,7 @@ def train(
     grad_accum = cfg.gradient_accumulation(ws)
     args = _training_arguments(cfg, output, grad_accum)
     resolved = {
+        "format": _format_record(cfg, tokenizer),
         "config": cfg.to_dict(),
         "model": str(model_dir),
         "precision": resolve_precision(cfg),
@@ -326,10 +326,11 @@ def train(
 
 def _save(trainer: Any, cfg: TrainConfig, tokenizer: Any, output: Path) -> None:
     """The final model as a plain folder; LoRA adapters are merged in (and kept under ``adapter/``)."""
-    from s1kit.forcing.formats import get_format
+    from s1kit.backends.tokenizer import HFTokenizer
 
-    fmt = get_format(cfg.format)
-    eot = [tokenizer.convert_tokens_to_ids(t) for t in fmt.end_of_turn]
+    # The model's own end of turn (its configuration and its chat template): ids that exist, never the
+    # unknown token a missing name maps to.
+    eot = sorted(HFTokenizer(tokenizer).eos_ids)
     model = trainer.model
     if cfg.lora:
         if trainer.is_world_process_zero():
@@ -342,6 +343,15 @@ def _save(trainer: Any, cfg: TrainConfig, tokenizer: Any, output: Path) -> None:
         trainer.save_model(str(output))  # gathers FSDP/DeepSpeed shards into full weights
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(output)
+
+
+def _format_record(cfg: TrainConfig, tokenizer: Any) -> dict[str, Any]:
+    """The format and delimiters trained on; ``s1kit generate`` reads it back to pick the same format."""
+    from s1kit.backends.tokenizer import HFTokenizer
+    from s1kit.training.formatting import end_of_turn
+
+    fmt = cfg.reasoning_format()
+    return {**fmt.to_dict(), "end_of_turn": end_of_turn(fmt, HFTokenizer(tokenizer))}
 
 
 def _set_stop_ids(model: Any, tokenizer: Any, extra: list[int]) -> None:
