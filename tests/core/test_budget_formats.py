@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 
 from s1kit import Budget, ReasoningFormat, get_format
+from s1kit.backends.tokenizer import HFTokenizer
 from s1kit.errors import ConfigError, S1kitError
 from s1kit.generation.sampling import SamplingParams
-from s1kit.backends.tokenizer import HFTokenizer
 
 
 @pytest.mark.parametrize(
@@ -89,3 +89,45 @@ def test_custom_format_and_errors(smol_tokenizer):
         ReasoningFormat.custom("", "x")
     with pytest.raises(S1kitError, match="unknown reasoning format"):
         get_format("nope")
+
+
+def test_s1_on_a_non_chatml_tokenizer_ends_the_answer_on_the_models_end_of_turn(tmp_path):
+    from tests.formats.families import FAMILIES, write_tokenizer
+    from transformers import AutoTokenizer
+
+    tok = HFTokenizer(AutoTokenizer.from_pretrained(write_tokenizer(FAMILIES["gemma"], tmp_path / "g")))
+    ids = get_format("s1").ids(tok)  # no "'<|im_end|>' must be one token" error
+    end_of_turn = tok.encode("<end_of_turn>")[0]
+    assert end_of_turn in ids.answer_stops and (end_of_turn,) in ids.stop_seqs
+    assert get_format("s1").missing_tokens(tok) == ["<|im_start|>"]
+
+
+@pytest.mark.parametrize(
+    ("family", "name", "think_end_first"),
+    [("magistral", "magistral", "[/THINK]"), ("harmony", "gpt-oss", "<|end|>")],
+)
+def test_reasoning_formats_of_todays_models_resolve_to_single_special_tokens(
+    family, name, think_end_first, tmp_path
+):
+    from tests.formats.families import FAMILIES, write_tokenizer
+    from transformers import AutoTokenizer
+
+    tok = HFTokenizer(AutoTokenizer.from_pretrained(write_tokenizer(FAMILIES[family], tmp_path / family)))
+    fmt = get_format(name)
+    ids = fmt.ids(tok)
+    first = tok.encode(think_end_first)
+    assert len(first) == 1 and first[0] in tok.special_ids
+    assert ids.think_end[0] == first[0] and (first[0],) in ids.stop_seqs
+    assert fmt.missing_tokens(tok) == []
+
+
+def test_embedded_model_gets_the_stated_fallback_on_every_load_path(embedded_llamacpp):
+    from s1kit.backends.openai import load_tokenizer
+    from s1kit.forcing.choice import choose_format
+    from s1kit.generation.generator import Generator
+
+    local = Generator(embedded_llamacpp)
+    assert local.format.name == "r1" and "declares no reasoning format" in local.format_reason
+    remote_tok = load_tokenizer("default")  # what --backend openai --tokenizer default reads
+    assert choose_format(remote_tok).format == local.format
+    assert remote_tok.eos_ids == local.tokenizer.eos_ids
