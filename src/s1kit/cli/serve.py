@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         uvicorn_config(
             app,
             read_timeout=args.read_timeout,
-            max_connections=max(1024, args.max_queue + 64),
+            max_connections=max(8192, args.max_queue + 64),
             host=args.host,
             port=args.port,
             log_level="warning",

@@ -215,7 +215,7 @@ def open_file_limit(want: int = 65536) -> int:
     return want if soft == resource.RLIM_INFINITY else soft
 
 
-def uvicorn_config(app: Any, *, read_timeout: float, max_connections: int = 4096, **kw: Any) -> Any:
+def uvicorn_config(app: Any, *, read_timeout: float, max_connections: int = 8192, **kw: Any) -> Any:
     """A ``uvicorn.Config`` serving ``app`` with the read deadline and room for many held connections.
 
     uvicorn answers 503 to every new request once ``limit_concurrency`` connections are open, idle ones
