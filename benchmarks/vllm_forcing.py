@@ -37,13 +37,18 @@ from s1kit.tasks import get_task  # noqa: E402
 BUDGET = Budget(max_thinking_tokens=160, num_ignore=2, max_answer_tokens=32)
 
 
-def forcing_vs_plain(folder: Path, questions: list[str], *, cache: bool) -> dict:
+def forcing_vs_plain(folder: Path, questions: list[str], *, cache: bool, eager: bool) -> dict:
     from vllm.inputs import TokensPrompt
 
     from vllm import SamplingParams
 
     engine = load_engine(
-        str(folder), "vllm", dtype="float32", max_model_len=2048, enable_prefix_caching=cache
+        str(folder),
+        "vllm",
+        dtype="float32",
+        max_model_len=2048,
+        enable_prefix_caching=cache,
+        enforce_eager=eager,
     )
     gen = Generator(engine, "r1")
     prompts = [gen.tokenizer.encode(gen.render(q)) for q in questions]
@@ -86,13 +91,25 @@ def eval_run(python: str, out: Path, *args: str) -> dict:
             "records": {x["key"]: (x["thinking"], x["answer"], x["thinking_tokens"], x["answer_tokens"], x["events"], x["correct"]) for x in recs}, "_gen_s": gen_s}  # fmt: skip
 
 
-def eval_compare(folder: Path, main_python: str, limit: int) -> dict:
+def eval_compare(folder: Path, main_python: str, limit: int, eager: bool) -> dict:
     sweep = ["--task", "gsm8k", "--limit", str(limit), "--budgets", "64,128", "--max-answer-tokens", "24",
              "--format", "r1", "--batch-size", str(limit)]  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
         runs = {
-            "vllm": eval_run(sys.executable, t / "vllm", "--backend", "vllm", "--model", str(folder), *sweep),
+            "vllm": eval_run(
+                sys.executable,
+                t / "vllm",
+                "--backend",
+                "vllm",
+                "--model",
+                str(folder),
+                *sweep,
+                "--engine-option",
+                "dtype=float32",
+                "--engine-option",
+                f"enforce_eager={eager}",
+            ),  # fmt: skip
             "hf": eval_run(main_python, t / "hf", "--backend", "hf", "--model", str(folder), *sweep),
             "llamacpp": eval_run(
                 main_python, t / "llamacpp", "--backend", "llamacpp", "--model", "default", *sweep
@@ -113,21 +130,24 @@ def main() -> None:
     ap.add_argument("--prompts", type=int, default=8)
     ap.add_argument("--eval-limit", type=int, default=8)
     ap.add_argument("--skip-eval", action="store_true")
+    ap.add_argument("--compile", action="store_true", help="let vLLM torch.compile (default: eager)")
     ap.add_argument("--main-python", default=str(Path(__file__).resolve().parents[1] / ".venv/bin/python"))
     args = ap.parse_args()
     folder = gguf_to_hf(default_gguf())
     questions = [p.question for p in get_task("gsm8k").problems[: args.prompts]]
-    cached = forcing_vs_plain(folder, questions, cache=True)
-    uncached = forcing_vs_plain(folder, questions, cache=False)
+    eager = not args.compile
+    cached = forcing_vs_plain(folder, questions, cache=True, eager=eager)
+    uncached = forcing_vs_plain(folder, questions, cache=False, eager=eager)
     result = {
         "forcing_vs_plain_cached": cached["ratio"],
         "forcing_vs_plain_uncached": uncached["ratio"],
         "cached": cached,
         "uncached": uncached,
         "threads": os.environ.get("OMP_NUM_THREADS"),
+        "enforce_eager": eager,
     }
     if not args.skip_eval:
-        result["eval"] = eval_compare(folder, args.main_python, args.eval_limit)
+        result["eval"] = eval_compare(folder, args.main_python, args.eval_limit, eager)
     print(json.dumps(result))
 
 
