@@ -116,17 +116,19 @@ def main() -> None:
     task = get_task("gsm8k").limited(a.limit)
     prompts = [gen.render(task.prompt(p, "boxed")) for p in task.problems]
     base = run(gen, prompts, "budget_forcing", "budget_forcing", {}, 0.0, "", a.budget)
-    rows = [base]
-    for label, method, params, temp, msg in cases(a.budget, base["thinking_tokens"]):
-        rows.append(run(gen, prompts, label, method, params, temp, msg, a.budget))
-    for r in rows:
-        r["compute_vs_bf"] = round(r["compute_tokens"] / max(base["compute_tokens"], 1e-9), 3)
-        r["time_vs_bf"] = round(r["seconds"] / max(base["seconds"], 1e-9), 3)
+    base_compute, base_seconds = base["compute_tokens"], base["seconds"]
+    rows = []
+    todo = [("budget_forcing", "budget_forcing", {}, 0.0, "")] + cases(a.budget, base["thinking_tokens"])
+    for label, method, params, temp, msg in todo:
+        r = base if not rows else run(gen, prompts, label, method, params, temp, msg, a.budget)
+        r["compute_vs_bf"] = round(r["compute_tokens"] / max(base_compute, 1e-9), 3)
+        r["time_vs_bf"] = round(r["seconds"] / max(base_seconds, 1e-9), 3)
         r["thinking_tokens"] = round(r["thinking_tokens"], 1)
         r["compute_tokens"] = round(r["compute_tokens"], 1)
         r["seconds"] = round(r["seconds"], 2)
         r["per_question"] = {k: round(v, 2) for k, v in r["per_question"].items()}
-        print(json.dumps(r), flush=True)
+        print(json.dumps(r), flush=True)  # each method as soon as it is measured
+        rows.append(r)
     print(
         f"\n{'method':32} {'think':>6} {'compute':>8} {'x bf':>6} {'s/q':>6} {'x bf':>6}  counts per question"
     )
