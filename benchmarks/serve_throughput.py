@@ -1,13 +1,17 @@
-"""Throughput and latency of ``s1kit serve`` against llama-cpp-python's server on the same model, same run.
+"""``s1kit serve`` (batched llama.cpp) against llama.cpp's own ``llama-server``, same model, same run.
 
-Both servers serve the embedded SmolLM2-135M (s1kit on the hf backend with continuous batching, llama.cpp
-on its GGUF, one request at a time) on loopback; 1, 8 and 32 concurrent clients each send chat requests
-(greedy, ``max_tokens`` answer tokens). Reported: generated tokens/s over the wall time, latency p50/p95,
-and the ratios s1kit / llama.cpp. Then the cost of budget forcing over HTTP (round by round through the
-openai client backend against ``s1kit serve``) against in-process forcing in the decoding loop, on the
-same model and budget; the two must produce the same tokens.
+Both serve the embedded SmolLM2-135M GGUF on loopback with the same threads, the same KV cache size and
+the same number of parallel sequences (s1kit ``--max-batch N``, llama-server ``-np N``); 1, 8 and 32
+concurrent clients each send greedy chat requests of ``--max-tokens`` answer tokens, the two servers
+alternating so both see the same background load. Reported per level: generated tokens/s over wall
+time, latency p50/p95, and the ratios s1kit / llama-server. Then the same load with per-request thinking
+budgets (``max_thinking_tokens``, ``min_thinking_tokens``, ``num_ignore``) on s1kit alone: Control (the
+share of replies whose thinking stayed within its budget) and the error count.
 
-    python benchmarks/serve_throughput.py [--max-tokens 32] [--levels 1,8,32] [--threads 2]
+llama-server is built once from the llama.cpp sources that llama-cpp-python vendors
+(``scripts/build-llama-server.sh``, about 8 minutes on 2 cores, cached); ``--llama-server PATH`` skips that.
+
+    python benchmarks/serve_throughput.py [--max-tokens 32] [--levels 1,8,32] [--threads 1] [--slots 32]
 
 Prints one JSON line.
 """
@@ -113,35 +117,62 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def forcing_cost(url: str, threads: int) -> dict[str, float]:
-    """Budget forcing in-process (decoding loop) vs over HTTP (round by round), same model and budget."""
-    sys.path.insert(0, os.path.join(ROOT, "src"))
-    import torch
+def budgeted(url: str, model: str, clients: int, requests: int) -> dict[str, Any]:
+    """Per-request budgets at ``clients`` concurrency: Control (thinking within [min, max]) and errors."""
+    results: list[tuple[int, int, int] | None] = []
+    lock = threading.Lock()
+    todo = list(range(requests))
 
-    torch.set_num_threads(threads)
-    from s1kit import Budget
-    from s1kit.backends import load_engine
-    from s1kit.generation.generator import Generator
+    def worker() -> None:
+        with httpx.Client(timeout=600) as http:
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    i = todo.pop()
+                mx, mn = 16 + 8 * (i % 4), 4 * (i % 3)
+                body = {
+                    "model": model,
+                    "messages": [{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}],
+                    "max_tokens": 16,
+                    "temperature": 0.7,
+                    "seed": i,
+                    "max_thinking_tokens": mx,
+                    "min_thinking_tokens": mn,
+                    "num_ignore": i % 3,
+                }
+                try:
+                    r = http.post(url + "/v1/chat/completions", json=body)
+                    r.raise_for_status()
+                    used = r.json()["usage"]["completion_tokens_details"]["reasoning_tokens"]
+                    row: tuple[int, int, int] | None = (mn, used, mx)
+                except (httpx.HTTPError, KeyError, ValueError):
+                    row = None
+                with lock:
+                    results.append(row)
 
-    budget = Budget(max_thinking_tokens=48, min_thinking_tokens=40, max_answer_tokens=16)
-    local = Generator(load_engine("default", "hf", device="cpu"), "r1")
-    remote = Generator(load_engine(url, "openai"), "r1")  # tokenizer: the model folder in /v1/models
-    qs = PROMPTS[:3]
-    t = time.perf_counter()
-    a = [local.generate(q, budget) for q in qs]
-    t_local = time.perf_counter() - t
-    sent = remote.engine.requests_sent
-    t = time.perf_counter()
-    b = [remote.generate(q, budget) for q in qs]
-    t_http = time.perf_counter() - t
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ok = [r for r in results if r is not None]
     return {
-        "in_process_s": round(t_local, 2),
-        "http_rounds_s": round(t_http, 2),
-        "http_over_in_process": round(t_http / t_local, 2),
-        "http_requests": remote.engine.requests_sent - sent,
-        "same_tokens": all(x.token_ids == y.token_ids for x, y in zip(a, b, strict=True)),
-        "thinking_tokens": sum(x.thinking_tokens for x in a),
+        "requests": len(results),
+        "errors": len(results) - len(ok),
+        "control": round(sum(mn <= used <= mx for mn, used, mx in ok) / max(1, len(ok)), 3),
     }
+
+
+def llama_server_binary(given: str | None) -> str:
+    if given:
+        return given
+    out = subprocess.run(
+        ["bash", os.path.join(ROOT, "scripts", "build-llama-server.sh")], capture_output=True, text=True
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"building llama-server failed: {out.stderr[-500:]}")
+    return out.stdout.strip().splitlines()[-1]
 
 
 def main() -> None:
@@ -149,55 +180,29 @@ def main() -> None:
     p.add_argument("--max-tokens", type=int, default=32)
     p.add_argument("--levels", default="1,8,32")
     p.add_argument("--repeats", type=int, default=2, help="alternating repetitions per level")
-    p.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="decoding threads of each server (1: no spinning on a shared box)",
-    )
+    p.add_argument("--threads", type=int, default=1, help="decoding threads of each server")
+    p.add_argument("--slots", type=int, default=32, help="parallel sequences of each server")
+    p.add_argument("--n-ctx", type=int, default=8192, help="KV cache cells of each server")
+    p.add_argument("--llama-server", default=None, help="path of a llama-server binary")
     args = p.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     sys.path.insert(0, os.path.join(ROOT, "src"))
     from s1kit.backends.models import default_gguf
 
+    binary = llama_server_binary(args.llama_server)
     s1_url, ll_url = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
+    t = str(args.threads)
     s1 = start(
-        [
-            sys.executable,
-            "-m",
-            "s1kit.cli",
-            "serve",
-            "--model",
-            "default",
-            "--backend",
-            "hf",
-            "--device",
-            "cpu",
-            "--port",
-            s1_url.rsplit(":", 1)[1],
-            "--max-batch",
-            "32",
-            "--threads",
-            str(args.threads),
-        ],
+        [sys.executable, "-m", "s1kit.cli", "serve", "--model", "default", "--backend", "llamacpp",
+         "--port", s1_url.rsplit(":", 1)[1], "--max-batch", str(args.slots), "--n-ctx", str(args.n_ctx),
+         "--threads", t],
         s1_url,
-    )
+    )  # fmt: skip
     ll = start(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(default_gguf()),
-            "--port",
-            ll_url.rsplit(":", 1)[1],
-            "--n_ctx",
-            "2048",
-            "--n_threads",
-            str(args.threads),
-        ],
+        [binary, "-m", str(default_gguf()), "--port", ll_url.rsplit(":", 1)[1], "--host", "127.0.0.1",
+         "-t", t, "-tb", t, "-np", str(args.slots), "-c", str(args.n_ctx), "--kv-unified", "--jinja"],
         ll_url,
-    )
+    )  # fmt: skip
     try:
         s1_model = httpx.get(s1_url + "/v1/models").json()["data"][0]["id"]
         ll_model = httpx.get(ll_url + "/v1/models").json()["data"][0]["id"]
@@ -205,21 +210,22 @@ def main() -> None:
         load(ll_url, ll_model, 1, 1, 4)
         rows = {}
         for c in levels:
-            n = max(4, c)
+            n = max(4, 2 * c)
             mine: list[dict[str, Any]] = []
             theirs: list[dict[str, Any]] = []
             for _ in range(args.repeats):  # alternate, so both see the same background load
                 mine.append(load(s1_url, s1_model, c, n, args.max_tokens))
                 theirs.append(load(ll_url, ll_model, c, n, args.max_tokens))
             s, ref = summary(mine), summary(theirs)
-            print(f"{c} clients: s1kit {s}, llama.cpp {ref}", file=sys.stderr, flush=True)
+            print(f"{c} clients: s1kit {s}, llama-server {ref}", file=sys.stderr, flush=True)
             rows[str(c)] = {
                 "s1kit": s,
-                "llamacpp": ref,
+                "llama_server": ref,
                 "throughput_ratio": round(s["tokens_per_s"] / ref["tokens_per_s"], 2),
                 "p95_ratio": round(s["p95_s"] / ref["p95_s"], 2),
             }
-        forcing = forcing_cost(s1_url, args.threads)
+        budgets = budgeted(s1_url, s1_model, 8, 32)
+        health = httpx.get(s1_url + "/health").json()
     finally:
         for proc in (s1, ll):
             proc.terminate()
@@ -228,9 +234,14 @@ def main() -> None:
         json.dumps(
             {
                 "benchmark": "serve_throughput",
+                "model": "SmolLM2-135M-Instruct (embedded GGUF)",
+                "threads": args.threads,
+                "slots": args.slots,
+                "n_ctx": args.n_ctx,
                 "max_tokens": args.max_tokens,
                 "clients": rows,
-                "forcing": forcing,
+                "per_request_budgets": budgets,
+                "health": health,
             }
         )
     )
