@@ -140,6 +140,8 @@ def _resume(
                     correct += sum(bool(r["correct"]) for r in new)
                     if progress:
                         progress(len(done), total, correct)
+            # votes check answer equivalence in this run's own grading workers (no second start)
+            return write_summary(out, records, equal=pool.equal_many)
     return write_summary(out, records)
 
 
@@ -173,12 +175,13 @@ def _run_batch(gen: Any, pool: Any, task: Task, config: EvalConfig, b: Batch, do
     ]
 
 
-def write_summary(out: Path, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Recompute ``summary.json`` and the plots of a run folder from its records."""
+def write_summary(out: Path, records: Sequence[dict[str, Any]], *, equal: Any = None) -> dict[str, Any]:
+    """Recompute ``summary.json`` and the plots of a run folder from its records (``equal``: the
+    equivalence check votes use, e.g. a live pool's ``equal_many``; default: the shared grading pool)."""
     from s1kit.evaluation.metrics import summarize
     from s1kit.evaluation.plots import write_plots
 
-    summary = summarize(records)
+    summary = summarize(records, equal=equal)
     cfg = out / CONFIG
     if cfg.is_file():
         doc = yaml.safe_load(cfg.read_text()) or {}
