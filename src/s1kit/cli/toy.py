@@ -23,10 +23,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pool", type=int, default=3000, help="generated rows for curation")
     p.add_argument("--size", type=int, default=1500, help="rows curation selects for training")
     p.add_argument(
-        "--train-steps", type=int, default=None, help="optimizer steps of the toy model (recipe: 500)"
+        "--train-steps", type=int, default=None, help="optimizer steps of the toy model (recipe: 600)"
     )
-    p.add_argument("--solver-steps", type=int, default=120, help="optimizer steps of the trivial solver")
-    p.add_argument("--marker-steps", type=int, default=150, help="optimizer steps of each marker model")
+    p.add_argument("--solver-steps", type=int, default=60, help="optimizer steps of the trivial solver")
+    p.add_argument("--marker-steps", type=int, default=100, help="optimizer steps of each marker model")
     p.add_argument(
         "--threads", type=int, default=None, help="torch CPU threads for every stage (default: torch's own)"
     )

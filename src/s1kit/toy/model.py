@@ -8,7 +8,7 @@ default system prompt that writes an assistant turn with thinking in s1's layout
 detection picks ``s1``), so every stage (``s1kit train``, ``s1kit eval --backend hf``, the s1 format's
 delimiters and the format detection) works on it unchanged.
 
-The model is a small Llama-shaped decoder (4 layers, width 128 by default) saved with random weights
+The model is a small Llama-shaped decoder (2 layers, width 128 by default) saved with random weights
 drawn from a seed; ``s1kit train`` trains it from there like any other model folder.
 
 Example:
@@ -57,7 +57,7 @@ class ModelShape:
 
     hidden_size: int = 128
     intermediate_size: int = 512
-    num_hidden_layers: int = 4
+    num_hidden_layers: int = 2
     num_attention_heads: int = 4
     max_position_embeddings: int = 256
 

@@ -54,8 +54,8 @@ class ToyOptions:
     limit: int | None = None
     samples: int = 8
     train_steps: int | None = None
-    solver_steps: int = 120
-    marker_steps: int = 150
+    solver_steps: int = 60
+    marker_steps: int = 100
     temperature: float = 1.0
     methods: tuple[str, ...] = (
         "budget_forcing",
@@ -161,7 +161,7 @@ def plan(opts: ToyOptions) -> list[Stage]:
                 "train-tokens",
                 opts.path("model-tokens", weights),
                 _train_argv(
-                    opts, selected, "model-tokens", "model", max_steps=opts.marker_steps, learning_rate=1e-3,
+                    opts, selected, "model-tokens", "model", max_steps=opts.marker_steps, learning_rate=5e-4,
                     markers="tokens", marker_every=4, marker_template=MARKER_TOKENS_TEMPLATE,
                 ),
             )
@@ -172,7 +172,7 @@ def plan(opts: ToyOptions) -> list[Stage]:
                 "train-steps",
                 opts.path("model-steps", weights),
                 _train_argv(
-                    opts, selected, "model-steps", "model", max_steps=opts.marker_steps, learning_rate=1e-3,
+                    opts, selected, "model-steps", "model", max_steps=opts.marker_steps, learning_rate=5e-4,
                     markers="steps", marker_every=2,
                 ),
             )
