@@ -20,6 +20,7 @@ import os
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "src"))
@@ -43,7 +44,7 @@ def run(batch_size: int, args: argparse.Namespace, out: str, gen) -> dict:
     t = time.perf_counter()
     run_eval(cfg, out, generator=gen)
     wall = time.perf_counter() - t
-    records = read_records(os.path.join(out, RECORDS))
+    records = read_records(Path(out) / RECORDS)
     tokens = sum(r["thinking_tokens"] + r["answer_tokens"] for r in records)
     return {
         "wall_s": round(wall, 2),

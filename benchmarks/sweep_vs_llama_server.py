@@ -20,6 +20,7 @@ import os
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "src"))
@@ -47,7 +48,7 @@ def sweep(args: argparse.Namespace, model: str, backend: str, options: dict, out
     t = time.perf_counter()
     run_eval(cfg, out)
     wall = time.perf_counter() - t
-    records = read_records(os.path.join(out, RECORDS))
+    records = read_records(Path(out) / RECORDS)
     tokens = sum(r["thinking_tokens"] + r["answer_tokens"] for r in records)
     return {
         "wall_s": round(wall, 1),

@@ -186,3 +186,24 @@ def test_bad_max_batch_is_a_one_line_error(max_batch, message):
         check_max_batch(max_batch, 4096)
     assert "\n" not in str(e.value)
     assert check_max_batch(None, 8192) == 32 and check_max_batch(64, 4096) == 64
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-batch", "0"], "--max-batch=0 is invalid: expected an integer >= 1"),
+        (["--max-batch", "500", "--n-ctx", "4096"], "--max-batch=500 is more than a context of 4096 tokens"),
+    ],
+)
+def test_cli_bad_max_batch_is_one_line_exit_2(args, message):
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("llama_cpp")
+    env = {**os.environ, "PYTHONPATH": "src"}
+    r = subprocess.run(
+        [sys.executable, "-m", "s1kit.cli", "generate", *args, "hi"], capture_output=True, text=True, env=env
+    )
+    assert r.returncode == 2 and message in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
