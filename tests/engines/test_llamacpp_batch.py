@@ -25,7 +25,7 @@ def _one_at_a_time(g, questions, budgets):
     return [g.generate(q, b) for q, b in zip(questions, budgets, strict=True)]
 
 
-@pytest.mark.parametrize("fmt", ["r1", "s1"])
+@pytest.mark.parametrize("fmt", ["r1", pytest.param("s1", marks=pytest.mark.slow)])
 def test_embedded_batched_equals_one_at_a_time(batched_llamacpp, fmt):
     g = Generator(batched_llamacpp, fmt)
     batched = g.generate_batch(QUESTIONS, BUDGETS)
@@ -36,6 +36,7 @@ def test_embedded_batched_equals_one_at_a_time(batched_llamacpp, fmt):
     assert len(lengths) > 2, "rows should finish at different steps"
 
 
+@pytest.mark.slow
 def test_embedded_batched_equals_the_engines_own_loop(batched_llamacpp):
     """Rounds mode runs llama-cpp-python's own generate (its C sampler) on sequence 0: an independent
     one-at-a-time decoder. Greedy batched rows give the same tokens."""
@@ -65,6 +66,7 @@ def test_tiny_gguf_batched_equals_one_at_a_time(tiny_llamacpp):
     assert [c.token_ids for c in batched] == [c.token_ids for c in single]
 
 
+@pytest.mark.slow
 def test_a_full_cache_preempts_and_rereads_a_row(tiny_gguf):
     """8 rows in 512 cells cannot all grow: the last row to join is pre-empted and re-read later from its
     prompt and tokens so far, instead of failing. Until the cache fills, rows equal one-at-a-time
