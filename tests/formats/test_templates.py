@@ -108,3 +108,20 @@ def test_generate_cli_explains_the_format_and_records_it_in_json(family_models, 
     template.write_text("{% for m in messages %}")
     assert main(args + ["--chat-template", str(template)]) == 2
     assert "not valid Jinja" in capsys.readouterr().err
+
+
+def test_run_folder_records_the_format_its_delimiters_and_why(family_models, tmp_path):
+    import yaml
+
+    from s1kit.backends import load_engine
+    from s1kit.evaluation.rundir import CONFIG, write_config
+    from s1kit.generation.generator import Generator
+
+    folder, _ = family_models("gemma")
+    gen = Generator(load_engine(str(folder), "hf", device="cpu"))
+    write_config(tmp_path, {"model": str(folder)}, gen)
+    resolved = yaml.safe_load((tmp_path / CONFIG).read_text())["resolved"]
+    assert resolved["format"] == "r1"
+    delims = resolved["delimiters"]
+    assert (delims["think_start"], delims["think_end"]) == ("<think>\n", "\n</think>\n\n")
+    assert delims["end_of_turn"] == ["<eos>", "<end_of_turn>"] and "fallback" in delims["reason"]
