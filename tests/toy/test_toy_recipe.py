@@ -23,8 +23,8 @@ def toy(tmp_path_factory):
     return out, json.loads((out / "summary.json").read_text())
 
 
-def _acc(curve, cap):
-    return next(p["accuracy"] for p in curve["points"] if p["cap"] == cap)
+def _acc(curve, at):
+    return next(p["accuracy"] for p in curve["points"] if p["at"] == at)
 
 
 def test_every_stage_left_its_output(toy):
@@ -49,6 +49,7 @@ def test_every_stage_left_its_output(toy):
         "majority_vote",
     }
     for curves in summary["methods"].values():
+        assert curves
         for c in curves.values():
             assert {"control", "scaling", "performance", "points"} <= set(c)
 
@@ -58,25 +59,25 @@ def test_budget_forcing_controls_and_scales(toy):
     bf = summary["methods"]["budget_forcing"]
     for name, c in bf.items():
         assert c["control"] == 1.0, name
-    main = bf["ignore=1"]
-    caps = sorted(p["cap"] for p in main["points"] if p["cap"] is not None)
+    main = bf["budget_forcing +1 Wait"]
+    caps = sorted(int(p["at"]) for p in main["points"] if p["at"] != "∞")
     assert len(caps) >= 5
     assert main["scaling"] > 0
-    assert _acc(main, caps[-1]) >= 3 * max(_acc(main, caps[0]), 1e-9)
+    assert _acc(main, str(caps[-1])) >= 3 * max(_acc(main, str(caps[0])), 1e-9)
 
 
 def test_wait_raises_accuracy_at_the_natural_length(toy):
     _, summary = toy
     bf = summary["methods"]["budget_forcing"]
-    assert _acc(bf["ignore=1"], None) > _acc(bf["ignore=0"], None)
+    assert _acc(bf["budget_forcing +1 Wait"], "∞") > _acc(bf["budget_forcing"], "∞")
 
 
 def test_prompt_length_control_and_rejection_sampling_trail_budget_forcing(toy):
     _, summary = toy
     m = summary["methods"]
-    bf = m["budget_forcing"]["ignore=1"]
-    assert m["token_conditional"]["caps"]["control"] < bf["control"]
-    assert m["rejection_sampling"]["caps"]["scaling"] < bf["scaling"]
+    bf = m["budget_forcing"]["budget_forcing +1 Wait"]
+    assert m["token_conditional"]["token_conditional"]["control"] < bf["control"]
+    assert m["rejection_sampling"]["rejection_sampling"]["scaling"] < bf["scaling"]
 
 
 def test_a_rerun_with_the_same_seed_gives_the_same_accuracies(toy, tmp_path):

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from s1kit.cli import build_parser, main
+from s1kit.errors import S1kitError
 from s1kit.evaluation import metrics
 from s1kit.toy.run import ToyOptions, plan
-from s1kit.toy.summary import checks, method_curves
+from s1kit.toy.summary import MAIN_CURVE, checks, write_summary
 
 
 def test_every_stage_is_an_ordinary_verb_with_valid_flags(tmp_path):
@@ -46,8 +48,13 @@ def test_bad_options_are_one_line_errors(argv, message, capsys, tmp_path, monkey
     assert not Path(tmp_path, "x").exists()
 
 
-def _record(pid: str, cap: int | None, ignore: int, tokens: int, correct: bool, sample: int = 0) -> dict:
-    budget = {"max_thinking_tokens": cap, "min_thinking_tokens": 0, "num_ignore": ignore}
+def _record(pid: str, cap: int | None, ignore: int, tokens: int, correct: bool) -> dict:
+    budget = {
+        "max_thinking_tokens": cap,
+        "min_thinking_tokens": 0,
+        "num_ignore": ignore,
+        "ignore_strings": ["Wait"],
+    }
     return {
         "problem_id": pid,
         "setting": {
@@ -56,42 +63,47 @@ def _record(pid: str, cap: int | None, ignore: int, tokens: int, correct: bool, 
             "budget": budget,
             "method": "budget_forcing",
         },
-        "sample": sample,
+        "method": "budget_forcing",
+        "sample": 0,
         "correct": correct,
         "extracted": "1" if correct else "2",
         "thinking_tokens": tokens,
     }
 
 
-def test_budget_forcing_curves_are_per_ignore_count_and_use_the_metrics():
+def test_checks_read_the_curves_the_metrics_compute():
     recs = [
-        _record(f"p{i}", cap, ign, min(cap or 9, 4 + ign) + (i % 2), correct=(i < (cap or 8) // 2))
+        _record(f"p{i}", cap, ign, min(cap or 9, 4 + ign) + (i % 2), correct=(i < (cap or 8) // 2 + ign))
         for cap in (2, 4, 8, None)
         for ign in (0, 1)
         for i in range(4)
     ]
-    curves = method_curves("budget_forcing", recs)
-    assert set(curves) == {"ignore=0", "ignore=1"}
-    c = curves["ignore=1"]
-    assert [p["cap"] for p in c["points"]] == [2, 4, 8, None]
-    subset = [r for r in recs if r["setting"]["budget"]["num_ignore"] == 1]
-    pts = [(p["thinking_tokens"], p["accuracy"]) for p in c["points"]]
-    assert c["scaling"] == pytest.approx(metrics.scaling(pts), abs=1e-3)
-    assert c["control"] == pytest.approx(metrics.control(subset))
-    assert c["performance"] == max(p for _, p in pts)
-    summary = checks({"budget_forcing": curves})
-    assert summary["bf_accuracy_smallest_cap"] == c["points"][0]["accuracy"]
-    assert summary["natural_length_accuracy_by_ignore"] == {
-        k: v["points"][-1]["accuracy"] for k, v in curves.items()
+    by_method = metrics.curves_by_method(metrics.curves(recs))
+    assert set(by_method["budget_forcing"]) == {"budget_forcing", MAIN_CURVE}
+    got = checks(by_method)
+    main = by_method["budget_forcing"][MAIN_CURVE]
+    assert got["caps"] == [2, 4, 8]
+    assert got["bf_scaling"] == main["scaling"] and got["bf_control"] == main["control"]
+    assert (
+        got["bf_accuracy_smallest_cap"]
+        == 100 * sum(r["correct"] for r in recs if r["setting"]["id"] == "bf:2:1") / 4
+    )
+    assert (
+        got["bf_accuracy_largest_cap"]
+        == 100 * sum(r["correct"] for r in recs if r["setting"]["id"] == "bf:8:1") / 4
+    )
+    assert got["natural_length_accuracy"] == {"budget_forcing": 100.0, MAIN_CURVE: 100.0}
+    assert got["rejection_sampling_scaling"] is None
+
+
+def test_summary_gathers_the_run_folders_curves_by_method(tmp_path):
+    run = tmp_path / "runs" / "budget_forcing"
+    run.mkdir(parents=True)
+    curves = {
+        "budget_forcing": {MAIN_CURVE: {"control": 1.0, "scaling": 5.0, "performance": 90.0, "points": []}}
     }
-
-
-def test_majority_vote_compute_is_k_times_one_sample():
-    recs = [
-        _record(f"p{i}", None, 0, 10, correct=(s + i) % 3 == 0, sample=s) for i in range(3) for s in range(4)
-    ]
-    curve = method_curves("majority_vote", recs)["maj@k"]
-    assert [p["k"] for p in curve["points"]] == [1, 2, 4]
-    assert [p["thinking_tokens"] for p in curve["points"]] == [10, 20, 40]
-    maj = metrics.parallel_curves(recs)["maj@k"]
-    assert [p["accuracy"] for p in curve["points"]] == [round(100 * maj[k], 2) for k in (1, 2, 4)]
+    (run / "summary.json").write_text(json.dumps({"curves": curves}))
+    out = write_summary(tmp_path, ["budget_forcing"])
+    assert out["methods"] == curves and json.loads((tmp_path / "summary.json").read_text()) == out
+    with pytest.raises(S1kitError, match="eval-majority_vote"):
+        write_summary(tmp_path, ["budget_forcing", "majority_vote"])

@@ -20,8 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="the folder for data, models, run folders and the report")
     p.add_argument("--seed", type=int, default=0, help="seed of the data, the weights and the sampling")
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N toy problems (of 200)")
-    p.add_argument("--pool", type=int, default=3000, help="generated rows for curation")
-    p.add_argument("--size", type=int, default=1500, help="rows curation selects for training")
+    p.add_argument("--pool", type=int, default=8000, help="generated rows for curation")
+    p.add_argument("--size", type=int, default=4000, help="rows curation selects for training")
     p.add_argument(
         "--train-steps", type=int, default=None, help="optimizer steps of the toy model (recipe: 600)"
     )

@@ -47,8 +47,8 @@ class ToyOptions:
 
     out: Path
     seed: int = 0
-    pool: int = 3000
-    size: int = 1500
+    pool: int = 8000
+    size: int = 4000
     caps: tuple[int, ...] = (2, 4, 6, 8, 12, 20)
     ignores: tuple[int, ...] = (0, 1, 2, 4)
     limit: int | None = None
