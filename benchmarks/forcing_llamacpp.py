@@ -137,29 +137,33 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--parts", default="forced,reread,raw", help="which measurements to run")
     args = ap.parse_args()
     engine = load_engine("default", "llamacpp", n_ctx=4096, n_threads=args.threads)
     gen = Generator(engine, "r1")
     gen.generate(QUESTION, Budget(max_thinking_tokens=8))  # warm up
-    a = [forced_vs_plain(gen, engine) for _ in range(args.repeats)]
-    b = [inloop_vs_reread(gen, engine) for _ in range(args.repeats)]
-    c = [s1kit_vs_raw(gen, engine) for _ in range(args.repeats)]
-    med = lambda rows, k: statistics.median(r[k] for r in rows)  # noqa: E731
+    parts = set(args.parts.split(","))
+    a = [forced_vs_plain(gen, engine) for _ in range(args.repeats)] if "forced" in parts else []
+    b = [inloop_vs_reread(gen, engine) for _ in range(args.repeats)] if "reread" in parts else []
+    c = [s1kit_vs_raw(gen, engine) for _ in range(args.repeats)] if "raw" in parts else []
+    med = lambda rows, k: statistics.median(r[k] for r in rows) if rows else None  # noqa: E731
+    first = lambda rows, k: rows[0][k] if rows else None  # noqa: E731
     print(
         json.dumps(
             {
                 "benchmark": "forcing_llamacpp",
                 "model": engine.model_name,
-                "forced_vs_plain": round(med(a, "ratio"), 3),
-                "forced_tokens": a[0]["tokens"],
-                "forced_waits": a[0]["waits"],
-                "inloop_speedup_vs_reread": round(med(b, "speedup"), 2),
-                "reread_same_tokens": all(r["same_tokens"] for r in b),
-                "reread_first_divergence": b[0]["first_divergence"],
-                "context_tokens": b[0]["context"],
-                "s1kit_vs_raw": round(med(c, "ratio"), 3),
-                "s1kit_tok_s": round(med(c, "s1kit_tok_s"), 1),
-                "raw_tok_s": round(med(c, "raw_tok_s"), 1),
+                "threads": args.threads,
+                "forced_vs_plain": med(a, "ratio"),
+                "forced_tokens": first(a, "tokens"),
+                "forced_waits": first(a, "waits"),
+                "inloop_speedup_vs_reread": med(b, "speedup"),
+                "reread_same_tokens": all(r["same_tokens"] for r in b) if b else None,
+                "reread_first_divergence": first(b, "first_divergence"),
+                "context_tokens": first(b, "context"),
+                "s1kit_vs_raw": med(c, "ratio"),
+                "s1kit_tok_s": med(c, "s1kit_tok_s"),
+                "raw_tok_s": med(c, "raw_tok_s"),
                 "repeats": args.repeats,
             }
         )
