@@ -86,5 +86,10 @@ def test_an_eval_sweep_over_the_server_matches_in_process(remote, local, tmp_pat
 def test_a_tokenizer_that_does_not_match_the_served_model_is_refused(vllm_server):
     if not R1_TOKENIZER.is_dir():
         pytest.skip("no R1 tokenizer in the shared data")
+    from transformers import AutoTokenizer
+
+    from s1kit.backends.tokenizer import HFTokenizer
+
+    other = HFTokenizer(AutoTokenizer.from_pretrained(R1_TOKENIZER))  # a tokenizer folder, no model
     with pytest.raises(S1kitError, match="does not match the model at"):
-        OpenAIEngine.from_spec(vllm_server, tokenizer=str(R1_TOKENIZER))
+        OpenAIEngine.from_spec(vllm_server, tokenizer=other)
