@@ -106,7 +106,7 @@ class LlamaCppEngine:
         self.pool = SeqPool(
             llm,
             n_seq=self.max_batch + RESERVED_SEQS,
-            n_batch=max(512, self.max_batch),
+            n_batch=min(n_ctx, max(512, self.max_batch)),  # llama.cpp clamps its own to n_ctx
             cache_slots=max(16, 2 * self.max_batch) if cache_slots is None else cache_slots,
             cache_bytes=cache_bytes,
         )
@@ -129,12 +129,15 @@ class LlamaCppEngine:
                 f"the llamacpp backend needs a .gguf file; {spec.path} is a transformers folder (use --backend hf)"
             )
         n_ctx = n_ctx or 8192
+        if isinstance(n_ctx, bool) or not isinstance(n_ctx, int) or n_ctx < MIN_CELLS:
+            raise S1kitError(f"--n-ctx={n_ctx!r} is too small: expected an integer >= {MIN_CELLS} tokens")
         check_max_batch(max_batch, n_ctx)  # before loading: a bad option costs no load time
         threads = n_threads or max(1, os.cpu_count() or 1)
         try:
             llm = llama_cpp.Llama(
                 model_path=str(spec.path),
                 n_ctx=n_ctx,
+                n_batch=min(512, n_ctx),  # llama.cpp clamps the context's batch to n_ctx; a larger one asserts
                 n_threads=threads,
                 n_threads_batch=threads,  # its default (all cores) makes prefill crawl on a busy machine
                 n_gpu_layers=n_gpu_layers,

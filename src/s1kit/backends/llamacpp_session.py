@@ -80,7 +80,7 @@ class SeqPool:
         self.ctx = ctx.ctx
         self.mem = llama_cpp.llama_get_memory(self.ctx)
         self.n_ctx = int(llama_cpp.llama_n_ctx(self.ctx))
-        self.n_batch = n_batch
+        self.n_batch = min(n_batch, int(llama_cpp.llama_n_batch(self.ctx)))  # what the context took
         self.n_vocab = int(llm.n_vocab())
         self.batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
         self._tok = np.ctypeslib.as_array(self.batch.token, shape=(n_batch,))
