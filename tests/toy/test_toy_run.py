@@ -79,20 +79,20 @@ def test_checks_read_the_curves_the_metrics_compute():
         for i in range(4)
     ]
     by_method = metrics.curves_by_method(metrics.curves(recs))
-    assert set(by_method["budget_forcing"]) == {"budget_forcing", MAIN_CURVE}
+    assert set(by_method["budget_forcing"]) == {"budget_forcing", "budget_forcing +1 Wait"}
     got = checks(by_method)
     main = by_method["budget_forcing"][MAIN_CURVE]
     assert got["caps"] == [2, 4, 8]
     assert got["bf_scaling"] == main["scaling"] and got["bf_control"] == main["control"]
     assert (
         got["bf_accuracy_smallest_cap"]
-        == 100 * sum(r["correct"] for r in recs if r["setting"]["id"] == "bf:2:1") / 4
+        == 100 * sum(r["correct"] for r in recs if r["setting"]["id"] == "bf:2:0") / 4
     )
     assert (
         got["bf_accuracy_largest_cap"]
-        == 100 * sum(r["correct"] for r in recs if r["setting"]["id"] == "bf:8:1") / 4
+        == 100 * sum(r["correct"] for r in recs if r["setting"]["id"] == "bf:8:0") / 4
     )
-    assert got["natural_length_accuracy"] == {"budget_forcing": 100.0, MAIN_CURVE: 100.0}
+    assert got["natural_length_accuracy"] == {"budget_forcing": 100.0, "budget_forcing +1 Wait": 100.0}
     assert got["rejection_sampling_scaling"] is None
 
 

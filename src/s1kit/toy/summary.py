@@ -17,7 +17,7 @@ from typing import Any
 
 from s1kit.errors import S1kitError
 
-MAIN_CURVE = "budget_forcing +1 Wait"  # budget forcing as the paper runs it: a cap, and "Wait" past a stop
+MAIN_CURVE = "budget_forcing"  # the caps with no ignored stop: the curve the cap claims (Control, Scaling, 3x) are about
 NO_CAP = "∞"
 
 
