@@ -178,6 +178,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def llama_server():
     pytest.importorskip("llama_cpp.server")
+    from s1kit.backends.llamacpp_session import UBATCH
     from s1kit.backends.models import default_gguf
 
     port = _free_port()
@@ -195,6 +196,12 @@ def llama_server():
         "2048",
         "--n_threads",
         "1",
+        # the same attention kernels as s1kit's batched llama.cpp (flash attention, micro-batches of
+        # UBATCH queries), so greedy tokens can be compared exactly
+        "--flash_attn",
+        "true",
+        "--n_ubatch",
+        str(UBATCH),
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
