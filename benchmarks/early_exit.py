@@ -27,12 +27,12 @@ import math
 import statistics
 import time
 
-from s1kit.forcing.budget import Budget
 from s1kit.evaluation.runner import EvalConfig, Setting
+from s1kit.forcing.budget import Budget
 from s1kit.generation.generator import Generator
+from s1kit.generation.sampling import SamplingParams
 from s1kit.grading.judge import judge
 from s1kit.methods.early_exit import early_exit
-from s1kit.generation.sampling import SamplingParams
 from s1kit.tasks import get_task
 
 T95 = {

@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from s1kit.forcing.budget import Budget
 from s1kit.evaluation.runner import EvalConfig, run_eval
+from s1kit.forcing.budget import Budget
 from s1kit.generation.generator import Generator
 from s1kit.tasks import get_task
 

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import yaml
 
-from s1kit.forcing.budget import Budget
 from s1kit.evaluation.runner import Setting
+from s1kit.forcing.budget import Budget
 from s1kit.report.html import write_html
 
 CHROMIUM = "/usr/bin/chromium"

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from s1kit import Budget
-from s1kit.forcing.state import ForcingPlan, ForcingState
 from s1kit.forcing.formats import FormatIds
+from s1kit.forcing.state import ForcingPlan, ForcingState
 
 # A toy vocabulary: 0 = EOS, 1 = special "<start>", 2 = "answer", 3..9 ordinary, 10/11 = a two-token
 # custom stop "END" "THINK", 20 = "Wait", 21 = "Hmm", 30/31 = primer.

@@ -5,13 +5,13 @@ import json
 import pytest
 from curation_paths import read_jsonl
 
-from s1kit.forcing.budget import Budget
 from s1kit.curation.difficulty import DifficultyConfig, difficulty
 from s1kit.curation.ingest import read_file
 from s1kit.curation.records import Row
 from s1kit.curation.specs import JsonlCache, ModelRef, parse_spec, parse_specs
 from s1kit.curation.traces import TracesConfig, generate_traces
 from s1kit.errors import S1kitError
+from s1kit.forcing.budget import Budget
 
 TINY = ModelRef("tiny", "hf", "tiny")
 SMALL = DifficultyConfig(budget=Budget(max_thinking_tokens=8, max_answer_tokens=8), batch_size=2)

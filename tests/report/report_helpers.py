@@ -26,8 +26,8 @@ HOSTILE = '</script><img src=x onerror="window.pwned=1"><b>bold</b>'
 
 def synthetic_records(problems: int = 3, caps: tuple[int, ...] = (16, 64)) -> list[dict]:
     """Records with known verdicts: problem p0 flips (right at the small cap, wrong at the large one)."""
-    from s1kit.forcing.budget import Budget
     from s1kit.evaluation.runner import Setting
+    from s1kit.forcing.budget import Budget
 
     out = []
     for cap in caps:

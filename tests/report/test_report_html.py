@@ -116,8 +116,8 @@ def _digest(text: str) -> str:  # compare GPQA texts by digest so that no failur
 
 
 def test_gpqa_questions_only_from_local_task_data_at_report_time(tmp_path):
-    from s1kit.forcing.budget import Budget
     from s1kit.evaluation.runner import EvalConfig, Setting
+    from s1kit.forcing.budget import Budget
     from s1kit.tasks import get_task
 
     task = get_task("gpqa_diamond", seed=0).limited(2)

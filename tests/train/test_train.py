@@ -8,8 +8,8 @@ import json
 import pytest
 import yaml
 
-from s1kit.forcing.budget import Budget
 from s1kit.cli import main
+from s1kit.forcing.budget import Budget
 
 STEPS = 48
 

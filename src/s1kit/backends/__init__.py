@@ -8,8 +8,8 @@ from importlib import import_module
 from typing import Any
 
 from s1kit.backends.base import DecodeSession, Engine, RoundResult
-from s1kit.errors import MissingExtraError, S1kitError
 from s1kit.backends.models import resolve_model
+from s1kit.errors import MissingExtraError, S1kitError
 
 BACKENDS: dict[str, tuple[str, str, str]] = {
     # name: (module:Class, extra, module that must import)

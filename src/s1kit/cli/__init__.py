@@ -23,7 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "curate": ("s1kit.cli.curate", "curate an s1K-style dataset from a pool"),
     "train": ("s1kit.cli.train", "supervised fine-tuning on s1K-style data"),
     "serve": ("s1kit.cli.serve", "an OpenAI-compatible server with per-request thinking budgets"),
-    "toy": ("s1kit.cli.toy", "the s1 recipe in miniature: a toy task, a tiny model trained on a CPU, the sweeps"),
+    "toy": (
+        "s1kit.cli.toy",
+        "the s1 recipe in miniature: a toy task, a tiny model trained on a CPU, the sweeps",
+    ),
 }
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from s1kit.generation.completion import Completion
 from s1kit.forcing.state import Role
+from s1kit.generation.completion import Completion
 
 DIM, BOLD, YELLOW, CYAN, RESET = "\033[2m", "\033[1m", "\033[33m", "\033[36m", "\033[0m"
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from s1kit.forcing.budget import Budget
 from s1kit.curation.records import Dropped, Row, drop
 from s1kit.curation.specs import JsonlCache, ModelRef
 from s1kit.errors import ConfigError
+from s1kit.forcing.budget import Budget
 from s1kit.generation.sampling import SamplingParams
 
 STAGE = "difficulty"

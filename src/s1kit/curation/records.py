@@ -7,7 +7,6 @@ updated copies (``dataclasses.replace``), so a stage never changes what another 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s1kit.forcing.budget import Budget
 from s1kit.curation.records import Row, question_uid
 from s1kit.errors import ConfigError
+from s1kit.forcing.budget import Budget
 from s1kit.generation.sampling import SamplingParams
 
 Progress = Callable[[int, int], None]

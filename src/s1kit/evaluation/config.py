@@ -172,6 +172,8 @@ class EvalConfig:
         unknown = sorted(set(d) - set(cls.__dataclass_fields__))
         if unknown:
             raise ConfigError(
-                "config", ", ".join(unknown), f"known keys only ({', '.join(sorted(cls.__dataclass_fields__))})"
+                "config",
+                ", ".join(unknown),
+                f"known keys only ({', '.join(sorted(cls.__dataclass_fields__))})",
             )
         return cls(**d)

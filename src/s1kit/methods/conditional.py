@@ -17,11 +17,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from s1kit.errors import S1kitError
 from s1kit.forcing.budget import Budget
 from s1kit.generation.completion import Completion
-from s1kit.errors import S1kitError
-from s1kit.methods.outcome import with_info
 from s1kit.generation.sampling import SamplingParams
+from s1kit.methods.outcome import with_info
 from s1kit.training.config import TrainConfig
 
 _DEFAULTS = TrainConfig.__dataclass_fields__

@@ -27,13 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from s1kit.generation.completion import Completion
 from s1kit.errors import S1kitError
-from s1kit.methods.outcome import with_info
 from s1kit.evaluation.at_k import Rule, k_curve, samples_by_setting
-from s1kit.grading.vote import Equal
+from s1kit.generation.completion import Completion
 from s1kit.generation.loop import ScoringRow, run_rows
 from s1kit.generation.sampling import SamplingParams
+from s1kit.grading.vote import Equal
+from s1kit.methods.outcome import with_info
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from s1kit.errors import S1kitError
 from s1kit.forcing.budget import Budget
 from s1kit.generation.completion import Completion
-from s1kit.errors import S1kitError
-from s1kit.methods.outcome import reseeded, with_info
 from s1kit.generation.sampling import SamplingParams
+from s1kit.methods.outcome import reseeded, with_info
 
 DEFAULT_MAX_TRIES = 8
 
