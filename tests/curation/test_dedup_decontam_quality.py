@@ -69,7 +69,7 @@ def test_decontam_catches_the_fixture_rows(traces_rows):
         "contam-math500": "contaminated:math500",
     }
     assert report.hits == {"aime24": 1, "math500": 1}
-    assert set(report.eval_sizes) == {"aime24", "aime25", "gpqa_diamond", "gsm8k", "math500"}
+    assert set(report.eval_sizes) == {"aime24", "aime25", "gpqa_diamond", "gsm8k", "math500", "toy"}
     assert report.eval_sizes["math500"] == 500 and report.eval_sizes["gpqa_diamond"] == 198
 
 

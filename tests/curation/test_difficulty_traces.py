@@ -123,7 +123,9 @@ def test_engines_without_step_access_use_threads_and_free_form_classification(ti
     from s1kit.generation.generator import Generator
 
     eng = tiny_generator.engine
-    gen = Generator(HFEngine.from_objects(eng.model, eng.tokenizer.tok, model_name="tiny", max_batch=0), "s1")
+    engine = HFEngine.from_objects(eng.model, eng.tokenizer.tok, model_name="tiny")
+    engine.max_batch = 0  # an engine without step access, as the openai backend is (0 is not a user option)
+    gen = Generator(engine, "s1")
     rows = [Row(f"q{i}", f"What is {i} times {i}?", str(i * i)) for i in range(3)]
     out = tmp_path / "t.jsonl"
     config = TracesConfig(budget=Budget(max_thinking_tokens=4, max_answer_tokens=4), workers=3)
