@@ -225,12 +225,9 @@ def pool_equal(timeout: float = 5.0) -> Equal:
             known = {p: _cache.get((kind, *p), _UNKNOWN) for p in pairs}
         todo = [p for p, v in known.items() if v is _UNKNOWN]
         if todo:
-            from s1kit.grading import api
+            from s1kit.grading.api import equal_many
 
-            with api._LOCK:
-                pool = api._shared_pool()
-                pool.timeout = float(timeout)
-                got = pool.equal_many(todo, kind)
+            got = equal_many(todo, kind, timeout=float(timeout))
             with _cache_lock:
                 if len(_cache) + len(todo) > CACHE_PAIRS:
                     _cache.clear()
