@@ -40,6 +40,75 @@ class BatchedRounds:
         ]
 
 
+class ContinuousRounds:
+    """The tiny transformers engine seen through the ``submit``/``wait``/``abort`` interface of the vllm
+    backend: each round runs through the real engine, and ``wait`` returns the shortest round in flight
+    first, as continuous batching does, so sequences move on out of step with each other."""
+
+    name, max_batch = "continuous", 0
+
+    def __init__(self, engine):
+        self.engine, self.flight, self.log = engine, {}, []
+        self.tokenizer, self.model_name, self.context_length = engine.tokenizer, "tiny", engine.context_length
+
+    def submit(self, key, prompt, *, max_tokens, stop, sampling):
+        assert key not in self.flight
+        self.flight[key] = self.engine.complete(prompt, max_tokens=max_tokens, stop=stop, sampling=sampling)
+        self.log.append(("submit", key, len(self.flight)))
+
+    def wait(self):
+        if not self.flight:
+            return []
+        key = min(self.flight, key=lambda k: len(self.flight[k].tokens))
+        self.log.append(("end", key, len(self.flight)))
+        return [(key, self.flight.pop(key))]
+
+    def abort(self):
+        self.log.append(("abort", None, len(self.flight)))
+        self.flight.clear()
+
+    def complete_batch(self, *args, **kwargs):
+        raise AssertionError("a continuous engine is driven by submit/wait")
+
+
+@pytest.mark.parametrize("budget", BUDGETS)
+def test_continuous_rounds_equal_one_sequence_at_a_time(tiny_engine, budget):
+    one_by_one = Generator(tiny_engine, "s1").generate_batch(QUESTIONS, budget, mode="rounds")
+    engine = ContinuousRounds(tiny_engine)
+    continuous = Generator(engine, "s1").generate_batch(QUESTIONS, budget)
+    for a, b in zip(one_by_one, continuous, strict=True):
+        assert a.token_ids == b.token_ids and a.events == b.events
+        assert (a.finish_reason, a.thinking_tokens, a.answer_tokens) == (
+            b.finish_reason,
+            b.thinking_tokens,
+            b.answer_tokens,
+        )
+    # No barrier: a sequence's next round is submitted as soon as its round ends, while other
+    # sequences' rounds are still in flight.
+    log = engine.log
+    assert any(
+        kind == "submit" and n > 1 and log[j - 1][:2] == ("end", key)
+        for j, (kind, key, n) in enumerate(log)
+        if j
+    )
+    assert not engine.flight
+
+
+def test_an_error_mid_batch_aborts_the_rounds_in_flight(tiny_engine):
+    engine = ContinuousRounds(tiny_engine)
+    calls = []
+
+    def cancelled(i):
+        calls.append(i)
+        if len(calls) > len(QUESTIONS):  # first round of every sequence is in flight, one has ended
+            raise RuntimeError("stop here")
+        return False
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        Generator(engine, "s1").generate_batch(QUESTIONS, BUDGETS[0], cancelled=cancelled)
+    assert engine.log[-1] == ("abort", None, len(QUESTIONS) - 1) and not engine.flight
+
+
 @pytest.mark.parametrize("budget", BUDGETS)
 def test_batched_rounds_equal_one_sequence_at_a_time(tiny_engine, budget):
     one_by_one = Generator(tiny_engine, "s1").generate_batch(QUESTIONS, budget, mode="rounds")

@@ -1,10 +1,17 @@
-"""Budget forcing round by round over a whole batch: one engine call per round for every live sequence.
+"""Budget forcing round by round over a whole batch, on an engine that can only "generate until a stop".
 
-An engine that can only "generate until a stop" (vLLM's offline engine) is fastest when each round is
-one batched call. Each sequence's :class:`~s1kit.forcing.state.ForcingState` says what to ask for (its
-stop sequences, ``max_tokens`` from the budget); the tokens that come back are replayed into it, the
-forced text ("Wait", the end of thinking, the answer primer) is appended, and the next round starts
-from the longer context, which the engine's prefix cache has already seen.
+Each sequence's :class:`~s1kit.forcing.state.ForcingState` says what to ask for (its stop sequences,
+``max_tokens`` from the budget); the tokens that come back are replayed into it, the forced text
+("Wait", the end of thinking, the answer primer) is appended, and the next round starts from the longer
+context, which the engine's prefix cache has already seen.
+
+Two ways to drive the engine:
+
+- **continuous** (an engine with ``submit``/``wait``, vLLM's offline engine): every sequence's first
+  round is submitted at once, and each sequence's next round as soon as its previous one returns, while
+  the others keep decoding. No sequence waits for another's round.
+- **lock-step** (an engine with only ``complete_batch``): one batched call per round over every live
+  sequence; a sequence whose round ends early waits for the longest one.
 
 The transitions are those of :meth:`Generator._rounds <s1kit.generation.generator.Generator._rounds>`
 one sequence at a time, so greedy output is the same either way.
@@ -52,11 +59,17 @@ def run_rounds(
     samplings: Sequence[SamplingParams],
     cancelled: Callable[[int], bool] | None = None,
 ) -> list[Timings]:
-    """Force every sequence round by round with ``engine.complete_batch``; returns per-sequence timings.
+    """Force every sequence round by round; returns per-sequence timings.
 
-    ``engine.complete_batch(prompts, max_tokens=..., stops=..., samplings=...)`` generates one round for
-    each prompt and returns :class:`~s1kit.backends.base.RoundResult` objects in order.
+    With ``engine.submit(key, prompt, max_tokens=..., stop=..., sampling=...)`` and ``engine.wait()``
+    (rounds that finished, as ``(key, RoundResult)`` pairs; empty when none is in flight) and
+    ``engine.abort()``, each sequence moves on by itself (continuous). Otherwise
+    ``engine.complete_batch(prompts, max_tokens=..., stops=..., samplings=...)`` runs one round for
+    every live sequence and returns :class:`~s1kit.backends.base.RoundResult` objects in order
+    (lock-step).
     """
+    if all(callable(getattr(engine, m, None)) for m in ("submit", "wait", "abort")):
+        return _continuous(engine, prompts, states, samplings, cancelled)
     t0 = time.perf_counter()
     finished = [0.0] * len(prompts)
     live = list(range(len(prompts)))
@@ -77,12 +90,48 @@ def run_rounds(
             samplings=[samplings[i] for i, _ in asks],
         )
         for (i, _), res in zip(asks, results, strict=True):
-            st = states[i]
-            st.feed_round(res.tokens, stopped=res.stopped)
-            if res.length or (not res.tokens and not res.stopped):
-                st.end_by_length()
+            _feed(states[i], res)
         live = [i for i, _ in asks]
     return [Timings(0.0, finished[i], len(st.tokens)) for i, st in enumerate(states)]
+
+
+def _continuous(
+    engine: Any,
+    prompts: Sequence[list[int]],
+    states: Sequence[ForcingState],
+    samplings: Sequence[SamplingParams],
+    cancelled: Callable[[int], bool] | None,
+) -> list[Timings]:
+    t0 = time.perf_counter()
+    finished = [0.0] * len(prompts)
+
+    def advance(i: int) -> None:
+        st = states[i]
+        n = next_round(st, len(prompts[i]), engine.context_length, _is(cancelled, i))
+        if n is None:
+            finished[i] = time.perf_counter() - t0
+        else:
+            engine.submit(
+                i, prompts[i] + st.tokens, max_tokens=n, stop=st.stop_sequences(), sampling=samplings[i]
+            )
+
+    try:
+        for i in range(len(prompts)):
+            advance(i)
+        while done := engine.wait():
+            for i, res in done:
+                _feed(states[i], res)
+                advance(i)
+    except BaseException:
+        engine.abort()  # the rounds still in flight, so the engine can serve the next batch
+        raise
+    return [Timings(0.0, finished[i], len(st.tokens)) for i, st in enumerate(states)]
+
+
+def _feed(st: ForcingState, res: Any) -> None:
+    st.feed_round(res.tokens, stopped=res.stopped)
+    if res.length or (not res.tokens and not res.stopped):
+        st.end_by_length()
 
 
 def _is(cancelled: Callable[[int], bool] | None, i: int) -> bool:
