@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import yaml
 
 from s1kit.errors import S1kitError
 from s1kit.evaluation.config import EvalConfig, Setting
+from s1kit.evaluation.pipeline import pipeline_width, run_pipelined
 from s1kit.evaluation.rundir import (
     CONFIG,
     RECORDS,
@@ -90,6 +92,7 @@ def run_eval(
     *,
     generator: Any = None,
     progress: Progress | None = None,
+    in_flight: int | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) an evaluation into ``out``; returns the summary.
 
@@ -98,16 +101,24 @@ def run_eval(
         out: the run folder (created; a folder of another configuration is refused).
         generator: a ready :class:`~s1kit.generate.Generator` (else loaded from the config).
         progress: called with (done, total, correct) after each batch.
+        in_flight: batches decoding at once (default: enough to keep the engine's batch full, see
+            :mod:`s1kit.evaluation.pipeline`); 1 runs them one after another. Records are the same.
     """
     task = get_task(config.task, **config.task_options).limited(config.limit)
     identity = config.identity(task)
     out = Path(out)
     with lock_run_dir(out, identity):  # one run writes a folder at a time
-        return _resume(config, task, identity, out, generator, progress)
+        return _resume(config, task, identity, out, generator, progress, in_flight)
 
 
 def _resume(
-    config: EvalConfig, task: Any, identity: dict[str, Any], out: Path, generator: Any, progress: Any
+    config: EvalConfig,
+    task: Any,
+    identity: dict[str, Any],
+    out: Path,
+    generator: Any,
+    progress: Any,
+    in_flight: int | None,
 ) -> dict[str, Any]:
     from s1kit.grading.pool import GradingPool
 
@@ -128,8 +139,9 @@ def _resume(
             write_config(out, identity, generator)
             session = time.strftime("%Y-%m-%dT%H:%M:%S")
             with (out / RECORDS).open("a", encoding="utf-8") as f:
-                for b in todo:
-                    new = _run_batch(generator, pool, task, config, b, done)
+
+                def write(new: list[dict]) -> None:
+                    nonlocal records, correct
                     for rec in new:
                         f.write(json.dumps(rec, ensure_ascii=False) + "\n")
                     f.flush()
@@ -140,6 +152,10 @@ def _resume(
                     correct += sum(bool(r["correct"]) for r in new)
                     if progress:
                         progress(len(done), total, correct)
+
+                run = partial(_run_batch, generator, pool, task, config, done=frozenset(done))
+                width = pipeline_width(generator, config) if in_flight is None else max(1, in_flight)
+                run_pipelined(todo, run, write, generator, width)
             # votes check answer equivalence in this run's own grading workers (no second start)
             return write_summary(out, records, equal=pool.equal_many)
     return write_summary(out, records)
@@ -158,7 +174,9 @@ def load_generator(config: EvalConfig) -> Any:
     return Generator.load(config.model, backend=config.backend, format=fmt, **config.engine_options)
 
 
-def _run_batch(gen: Any, pool: Any, task: Task, config: EvalConfig, b: Batch, done: set[str]) -> list[dict]:
+def _run_batch(
+    gen: Any, pool: Any, task: Task, config: EvalConfig, b: Batch, *, done: frozenset[str]
+) -> list[dict]:
     from s1kit.methods.registry import method_fn, question_hook
 
     method = method_fn(b.setting.method)

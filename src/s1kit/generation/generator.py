@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, Literal
 
 from s1kit.backends import Engine, load_engine
@@ -24,9 +25,10 @@ from s1kit.forcing.choice import choose_format
 from s1kit.forcing.formats import ReasoningFormat
 from s1kit.forcing.state import ForcingPlan, ForcingState, Role
 from s1kit.generation.completion import Completion, Timings
-from s1kit.generation.loop import Decoder, ForcingRow, Monitor
+from s1kit.generation.loop import Decoder, ForcingRow, Monitor, Row
 from s1kit.generation.rounds import run_rounds
 from s1kit.generation.sampling import Sampler, SamplingParams
+from s1kit.generation.shared import SharedDecoder
 
 Mode = Literal["loop", "rounds"]
 OnToken = Callable[[int, Role, str], None]
@@ -42,6 +44,37 @@ class Generator:
         choice = choose_format(self.tokenizer, format)  # None: the model's own (forcing/choice.py)
         self.format, self.format_reason = choice.format, choice.reason
         self.format_ids = self.format.ids(self.tokenizer)
+        self._shared: SharedDecoder | None = None
+
+    @contextmanager
+    def sharing(self) -> Iterator[SharedDecoder | None]:
+        """While active, calls from many threads decode their rows in one running batch.
+
+        Each ``generate_batch`` (loop mode) and :meth:`decode_rows` call joins the same
+        :class:`~s1kit.generation.shared.SharedDecoder`, so a finished row's place is taken at once by
+        another call's row. Yields None (and changes nothing) on an engine without step-level decoding.
+        """
+        if not self.engine.max_batch or self._shared is not None:
+            yield self._shared
+            return
+        self._shared = SharedDecoder(self.engine)
+        try:
+            yield self._shared
+        finally:
+            shared, self._shared = self._shared, None
+            shared.close()
+
+    def decode_rows(self, rows: Sequence[Row]) -> None:
+        """Decode loop rows (scorers, constrained rows) to the end, in the shared batch when one is open."""
+        if self._shared is not None:
+            self._shared.run(rows)
+            return
+        decoder = Decoder(self.engine)
+        try:
+            decoder.submit(rows)
+            decoder.run()
+        finally:
+            decoder.close()
 
     @classmethod
     def load(
@@ -176,12 +209,7 @@ class Generator:
             )
             for i, (p, st, sp) in enumerate(zip(prompts, states, samplings, strict=True))
         ]
-        decoder = Decoder(self.engine)
-        try:
-            decoder.submit(rows)
-            decoder.run()
-        finally:
-            decoder.close()
+        self.decode_rows(rows)
         return [Timings(r.prefill_s, max(0.0, r.t_end - r.t_join), r.generated) for r in rows]
 
     # -- forcing round by round ----------------------------------------------------------------------

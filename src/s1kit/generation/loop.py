@@ -66,6 +66,7 @@ class Row:
         self.fed = 0  # tokens fed after the prompt (not counting rollbacks)
         self.t_join = self.t_end = 0.0
         self.prefill_s = 0.0
+        self.left = False  # set when the row has left the batch for good
 
     def prepare(self, view: RowView) -> None:
         """Before sampling: end the row if it must (context full, cancelled)."""
@@ -213,6 +214,7 @@ class Decoder:
         row = self.live.pop(rid)
         self.session.remove([rid])
         row.t_end = time.perf_counter()
+        row.left = True
         row.finish()
         if self.on_finish is not None:
             self.on_finish(row)

@@ -30,7 +30,7 @@ import numpy as np
 from s1kit.errors import S1kitError
 from s1kit.evaluation.at_k import Rule, k_curve, samples_by_setting
 from s1kit.generation.completion import Completion
-from s1kit.generation.loop import ScoringRow, run_rows
+from s1kit.generation.loop import ScoringRow
 from s1kit.generation.sampling import SamplingParams
 from s1kit.grading.vote import Equal
 from s1kit.methods.outcome import with_info
@@ -97,7 +97,7 @@ def token_stats_many(gen: Any, items: Sequence[tuple[str, Sequence[int]]]) -> li
     rows = [
         ScoringRow(gen.tokenizer.encode(p), list(ids), observer(i), key=i) for i, (p, ids) in enumerate(items)
     ]
-    run_rows(engine, rows)
+    gen.decode_rows(rows)
     return [TokenStats(tuple(lps), tuple(cs)) for lps, cs in stats]
 
 
