@@ -110,6 +110,34 @@ def test_generate_cli_explains_the_format_and_records_it_in_json(family_models, 
     assert "not valid Jinja" in capsys.readouterr().err
 
 
+def test_eval_and_serve_take_the_chat_template_too(family_models, tmp_path, capsys):
+    import yaml
+
+    from s1kit.cli import main
+    from s1kit.cli import build_parser
+    from s1kit.evaluation.rundir import CONFIG
+
+    folder, _ = family_models("llama3")
+    template = tmp_path / "t.jinja"
+    template.write_text(
+        "{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>\n\n"
+        "{{ m.content }}<|eot_id|>{% endfor %}<|start_header_id|>assistant<|end_header_id|>\n\n[THINK]"
+    )
+    out = tmp_path / "run"
+    args = ["eval", "--task", "gsm8k", "--limit", "1", "--budgets", "4", "--max-answer-tokens", "2"]
+    args += ["--model", str(folder), "--backend", "hf", "--device", "cpu", "--out", str(out), "--no-progress"]
+    assert main(args + ["--chat-template", str(template)]) == 0
+    resolved = yaml.safe_load((out / CONFIG).read_text())["resolved"]
+    assert resolved["format"] == "magistral"  # chosen from the replacement template, not the model's
+    assert (
+        main(args[:-3] + ["--out", str(tmp_path / "bad"), "--chat-template", str(tmp_path / "none.jinja")])
+        == 2
+    )
+    assert "cannot read --chat-template" in capsys.readouterr().err
+    served = build_parser().parse_args(["serve", "--chat-template", str(template)])
+    assert served.chat_template == str(template)  # the same model option, read by engine_kwargs
+
+
 def test_run_folder_records_the_format_its_delimiters_and_why(family_models, tmp_path):
     import yaml
 

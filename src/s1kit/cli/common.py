@@ -33,6 +33,12 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--think-start", default=None, help="custom format: text that opens thinking")
     g.add_argument("--think-end", default=None, help="custom format: end-of-thinking delimiter")
+    g.add_argument(
+        "--chat-template",
+        default=None,
+        metavar="FILE",
+        help="a Jinja chat template replacing the model's (rendered in a sandbox, as transformers does)",
+    )
     g.add_argument("--device", default=None, help="hf backend: cpu, cuda, mps (default: best available)")
     g.add_argument(
         "--n-ctx",
@@ -123,6 +129,8 @@ def resolve_format(args: argparse.Namespace) -> str | ReasoningFormat | None:
 
 def engine_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     kw: dict[str, Any] = {}
+    if getattr(args, "chat_template", None):  # replaces the model's own before the format is chosen
+        kw["chat_template"] = read_chat_template(args.chat_template)
     if getattr(args, "device", None):
         kw["device"] = args.device
     if getattr(args, "n_ctx", None) is not None:
@@ -145,6 +153,22 @@ def engine_kwargs(args: argparse.Namespace) -> dict[str, Any]:
             raise S1kitError("--tokenizer and --remote-api-key apply to the openai backend (a server URL)")
         kw.update({k: v for k, v in remote.items() if v})
     return kw
+
+
+def read_chat_template(path: str) -> str:
+    """The text of a ``--chat-template`` file (Jinja); a one-line error if it cannot be read."""
+    from pathlib import Path
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise S1kitError(f"cannot read --chat-template {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise S1kitError(f"--chat-template {path} is not UTF-8 text (expected a Jinja template)") from None
+    from s1kit.backends.chat_template import compile_template
+
+    compile_template(text)  # a syntax error is reported before the model loads
+    return text
 
 
 def load_generator(args: argparse.Namespace) -> Any:

@@ -6,16 +6,13 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 from s1kit.cli.common import (
     add_budget_arguments,
     add_model_arguments,
     add_sampling_arguments,
     budget_from_args,
-    engine_kwargs,
     load_generator,
-    resolve_format,
     sampling_from_args,
 )
 from s1kit.errors import S1kitError
@@ -40,12 +37,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--batch-size", type=int, default=16, help="prompts decoded together where the backend batches"
     )
     add_model_arguments(p)
-    p.add_argument(
-        "--chat-template",
-        default=None,
-        metavar="FILE",
-        help="a Jinja chat template replacing the model's (rendered in a sandbox, as transformers does)",
-    )
     p.add_argument(
         "-v",
         "--verbose",
@@ -90,20 +81,6 @@ def _jsonl_prompts(path: str) -> Iterator[str]:
             raise S1kitError(f"{path}:{n + 1}: not UTF-8 text (expected JSONL lines)") from None
 
 
-def read_chat_template(path: str) -> str:
-    """The text of a ``--chat-template`` file (Jinja); a one-line error if it cannot be read."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise S1kitError(f"cannot read --chat-template {path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise S1kitError(f"--chat-template {path} is not UTF-8 text (expected a Jinja template)") from None
-    from s1kit.backends.chat_template import compile_template
-
-    compile_template(text)  # a syntax error is reported before the model loads
-    return text
-
-
 def run(args: argparse.Namespace) -> int:
     from s1kit.cli.checks import check_budget_args, check_numbers
 
@@ -114,19 +91,7 @@ def run(args: argparse.Namespace) -> int:
     prompts = read_prompts(args)
     if args.batch_size < 1:
         raise S1kitError(f"--batch-size={args.batch_size} is invalid: expected an integer >= 1")
-    if args.chat_template:  # replaces the model's own before the format is chosen from it
-        from s1kit.generation.generator import Generator
-
-        template = read_chat_template(args.chat_template)
-        gen = Generator.load(
-            args.model,
-            backend=args.backend,
-            format=resolve_format(args),
-            chat_template=template,
-            **engine_kwargs(args),
-        )
-    else:
-        gen = load_generator(args)
+    gen = load_generator(args)
     from s1kit.forcing.choice import describe
 
     fmt = describe(gen.tokenizer, gen.format, gen.format_reason)
