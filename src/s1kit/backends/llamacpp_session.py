@@ -93,6 +93,7 @@ class SeqPool:
         self.cache: OrderedDict[tuple[int, ...], _Cached] = OrderedDict()
         self.cache_slots, self.cache_bytes = cache_slots, cache_bytes
         self.live_rows = 0
+        self.trash_cells = 0  # retired cells waiting in sequence TRASH
 
     # -- sequences -------------------------------------------------------------------------------
     def take_seq(self) -> int:
@@ -107,11 +108,13 @@ class SeqPool:
 
     def retire(self, seq: int, start: int = 0) -> None:
         """Hide ``seq``'s cells from ``start`` on without freeing them (see the class notes)."""
+        self.trash_cells += max(0, int(llama_cpp.llama_memory_seq_pos_max(self.mem, seq)) + 1 - start)
         llama_cpp.llama_memory_seq_cp(self.mem, seq, self.TRASH, start, -1)
         llama_cpp.llama_memory_seq_rm(self.mem, seq, start, -1)
 
     def empty_trash(self) -> None:
         llama_cpp.llama_memory_seq_rm(self.mem, self.TRASH, -1, -1)
+        self.trash_cells = 0
 
     # -- the prompt cache (serialised cells in host memory) ----------------------------------------
     def lookup(self, prompt: Sequence[int]) -> tuple[_Cached | None, int]:
@@ -210,6 +213,12 @@ class LlamaSession:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    @property
+    def draining(self) -> bool:
+        """Retired cells fill half the cache: admit no row until the live ones finish and the cells go
+        together (freeing them under live rows would let a row's new cells land before its old ones)."""
+        return self.pool.trash_cells > self.pool.n_ctx // 2
 
     def add(self, prompts: Sequence[Sequence[int]]) -> list[int]:
         if len(self.rows) + len(prompts) > self.capacity:

@@ -155,6 +155,7 @@ class Decoder:
         *,
         capacity: int | None = None,
         on_finish: Callable[[Row], None] | None = None,
+        exact: bool = True,
     ) -> None:
         if not engine.max_batch:
             raise S1kitError(f"step-level decoding needs the llamacpp or hf backend, not {engine.name}")
@@ -164,6 +165,7 @@ class Decoder:
         self.live: dict[int, Row] = {}
         self.waiting: deque[Row] = deque()
         self.on_finish = on_finish
+        self.exact = exact  # False (a server): rows join at once even when the session would drain
         self.steps = 0
         self.joins = 0  # rows that joined a batch already decoding
         self.preempted = 0  # rows sent back to wait because the engine's cache was full
@@ -177,6 +179,8 @@ class Decoder:
 
     def admit(self) -> None:
         """Prefill waiting rows into the batch while there is room (all in one call when they fit)."""
+        if self.exact and self.live and getattr(self.session, "draining", False):
+            return  # the session frees its retired cells once the live rows finish; then rows join
         while self.waiting and self.free() > 0:
             n = min(self.free(), len(self.waiting))
             rows = [self.waiting.popleft() for _ in range(n)]

@@ -110,7 +110,7 @@ class Scheduler:
             )
         self.engine = engine
         self.tokenizer: Tokenizer = engine.tokenizer
-        self.decoder = Decoder(engine, capacity=max_batch, on_finish=self._finish)
+        self.decoder = Decoder(engine, capacity=max_batch, on_finish=self._finish, exact=False)
         self.max_queue = max_queue
         self.queue: deque[Job] = deque()
         self._cv = threading.Condition()
@@ -178,7 +178,7 @@ class Scheduler:
         d = self.decoder
         d.on_finish = None
         d.close()
-        self.decoder = Decoder(self.engine, capacity=d.capacity, on_finish=self._finish)
+        self.decoder = Decoder(self.engine, capacity=d.capacity, on_finish=self._finish, exact=False)
         self.decoder.steps, self.decoder.joins = d.steps, d.joins
 
     def _take(self) -> list[Job]:
