@@ -43,6 +43,39 @@ def pyplot() -> Any:
     return _Figures()
 
 
+Series = tuple[Sequence[float], Sequence[float], Sequence[str]]  # xs, ys, a note per point ("" for none)
+
+
+def line_plot(
+    series: Mapping[str, Series],
+    path: Path,
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    size: tuple[float, float] = (6.4, 4.4),
+    fontsize: int = 7,
+    legend_title: str | None = None,
+) -> Path:
+    """One figure with a line per labelled series on a log-2 x axis, each point annotated; saved to ``path``."""
+    fig, ax = pyplot().subplots(figsize=size)
+    for label, (xs, ys, notes) in series.items():
+        ax.plot(xs, ys, marker="o", label=label)
+        for x, y, note in zip(xs, ys, notes, strict=True):
+            if note:
+                ax.annotate(note, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=fontsize)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=fontsize, title=legend_title, title_fontsize=fontsize)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
+
+
 curve_key = curve_label  # settings on one line share everything except the thinking cap (metrics.curves)
 
 
@@ -57,29 +90,18 @@ def scaling_curves(runs: Mapping[str, Sequence[dict[str, Any]]]) -> dict[str, li
 
 
 def plot_scaling(runs: Mapping[str, Sequence[dict[str, Any]]], path: Path, *, title: str = "") -> Path:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    for label, pts in scaling_curves(runs).items():
-        xs = [max(x, 1.0) for x, _, _ in pts]
-        ys = [y for _, y, _ in pts]
-        ax.plot(xs, ys, marker="o", label=label)
-        for x, y, text in zip(xs, ys, (t for _, _, t in pts), strict=True):
-            ax.annotate(text, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("average thinking tokens (log2)")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title(title or "accuracy vs thinking tokens")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    """Accuracy against thinking tokens, one line per run and curve, points labelled with their cap."""
+    series = {
+        label: ([max(x, 1.0) for x, _, _ in pts], [y for _, y, _ in pts], [t for _, _, t in pts])
+        for label, pts in scaling_curves(runs).items()
+    }
+    xlabel, ylabel = "average thinking tokens (log2)", "accuracy (%)"
+    return line_plot(series, path, xlabel=xlabel, ylabel=ylabel, title=title or "accuracy vs thinking tokens")
 
 
 def plot_maj_at_k(runs: Mapping[str, Sequence[dict[str, Any]]], path: Path) -> Path | None:
     """maj@k against k, one line per setting with several samples (votes clustered without the gold)."""
-    plt = pyplot()
+    pyplot()  # without matplotlib: the ImportError before any vote is counted
     found = {}
     for run, records in runs.items():
         groups = {
@@ -93,19 +115,11 @@ def plot_maj_at_k(runs: Mapping[str, Sequence[dict[str, Any]]], path: Path) -> P
                 found[f"{run}: {label}" if len(runs) > 1 else label] = maj
     if not found:
         return None
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    series = {}
     for label, maj in found.items():
         ks = sorted(maj)
-        ax.plot(ks, [100 * maj[k] for k in ks], marker="o", label=label)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("k (samples voted)")
-    ax.set_ylabel("maj@k accuracy (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+        series[label] = (ks, [100 * maj[k] for k in ks], [""] * len(ks))
+    return line_plot(series, path, xlabel="k (samples voted)", ylabel="maj@k accuracy (%)")
 
 
 def plot_thinking_hist(runs: Mapping[str, Sequence[dict[str, Any]]], path: Path) -> Path:

@@ -54,26 +54,25 @@ def format_methods_table(lines: Sequence[Line]) -> str:
 
 def plot_methods(lines: Sequence[Line], path: Path) -> Path:
     """Accuracy against compute (log2), one line per method variant."""
-    from s1kit.evaluation.plots import pyplot
+    from s1kit.evaluation.plots import line_plot
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7.2, 4.8))
-    for line in lines:
-        xs = [max(c, 1.0) for c, _, _ in line.points]
-        ys = [a for _, a, _ in line.points]
-        ax.plot(xs, ys, marker="o", label=line.label)
-        for x, y, (_, _, t) in zip(xs, ys, line.points, strict=True):
-            ax.annotate(t, (x, y), textcoords="offset points", xytext=(3, 3), fontsize=6)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("thinking tokens per question, all samples (log2)")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title("test-time scaling methods at equal compute")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    series = {
+        line.label: (
+            [max(c, 1.0) for c, _, _ in line.points],
+            [a for _, a, _ in line.points],
+            [t for _, _, t in line.points],
+        )
+        for line in lines
+    }
+    return line_plot(
+        series,
+        path,
+        xlabel="thinking tokens per question, all samples (log2)",
+        ylabel="accuracy (%)",
+        title="test-time scaling methods at equal compute",
+        size=(7.2, 4.8),
+        fontsize=6,
+    )
 
 
 def write_comparison(runs: Mapping[str, Sequence[dict[str, Any]]], out: Path) -> str:

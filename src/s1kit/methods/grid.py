@@ -71,23 +71,17 @@ def plot_iso_compute(points: Sequence[GridPoint], path: Path) -> Path | None:
     curves = iso_compute(points)
     if not curves:
         return None
-    from s1kit.evaluation.plots import pyplot
+    from s1kit.evaluation.plots import line_plot
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    for c, ps in curves.items():
-        ax.plot([p.k for p in ps], [p.accuracy for p in ps], marker="o", label=f"{c} tokens")
-        for p in ps:
-            ax.annotate(
-                f"b={p.budget}", (p.k, p.accuracy), textcoords="offset points", xytext=(4, 4), fontsize=7
-            )
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("samples voted (k); thinking budget = allowance / k")
-    ax.set_ylabel("maj@k accuracy (%)")
-    ax.set_title("iso-compute: parallel vs sequential")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, title="allowance", title_fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    series = {
+        f"{c} tokens": ([p.k for p in ps], [p.accuracy for p in ps], [f"b={p.budget}" for p in ps])
+        for c, ps in curves.items()
+    }
+    return line_plot(
+        series,
+        path,
+        xlabel="samples voted (k); thinking budget = allowance / k",
+        ylabel="maj@k accuracy (%)",
+        title="iso-compute: parallel vs sequential",
+        legend_title="allowance",
+    )
