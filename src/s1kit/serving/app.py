@@ -84,13 +84,7 @@ class _Disconnected(Exception):
 
 def opener(start: str) -> Any:
     """Open the thinking section after the rendered prompt, as ReasoningFormat.render_prompt does."""
-
-    def finish(text: str) -> str:
-        if text.rstrip().endswith(start.strip()):
-            return text.rstrip() + start[len(start.rstrip()) :]
-        return text + start
-
-    return finish
+    return lambda text: open_thinking(text, start)
 
 
 def create_app(generator: Any, config: ServerConfig | None = None) -> FastAPI:
