@@ -32,7 +32,7 @@ from starlette.requests import ClientDisconnect
 
 from s1kit.errors import ConfigError, S1kitError
 from s1kit.forcing.budget import Budget
-from s1kit.forcing.formats import FORMATS, FormatIds, ReasoningFormat, get_format
+from s1kit.forcing.formats import FORMATS, FormatIds, ReasoningFormat, get_format, open_thinking
 from s1kit.forcing.state import ForcingPlan, ForcingState
 from s1kit.generation.sampling import SamplingParams
 from s1kit.serving import responses as out
