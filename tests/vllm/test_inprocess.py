@@ -55,15 +55,22 @@ def test_budgets_hold_at_both_ends(vllm_gen):
         assert c.answer_tokens <= 6
 
 
-def test_each_round_is_one_generate_over_every_live_sequence(vllm_gen):
+def test_a_sequence_moves_on_while_the_others_decode(vllm_gen, hf_gen):
     engine = vllm_gen.engine
-    before = engine.rounds
-    out = vllm_gen.generate_batch(QUESTIONS, BUDGETS[2])
-    calls = engine.rounds - before
-    # Every sequence needs at least (ignored stops + 1) thinking rounds and one answer round; a batched
-    # engine runs them side by side, so the calls are the longest sequence's rounds, not the sum.
-    per_seq = [c.ignored_stops + 2 for c in out]
-    assert max(per_seq) <= calls < sum(per_seq)
+    # One sequence with a tiny cap, three thinking longer (two "Wait"s): the short one's answer round
+    # must join the engine while the others are still mid-round, not after the longest round ends.
+    short = Budget(max_thinking_tokens=4, max_answer_tokens=6)
+    budgets = [short, BUDGETS[2], BUDGETS[2], BUDGETS[2]]
+    rounds, steps, joined = engine.rounds, engine.steps, engine.joined
+    out = vllm_gen.generate_batch(QUESTIONS, budgets)
+    rounds, steps, joined = engine.rounds - rounds, engine.steps - steps, engine.joined - joined
+    assert joined >= 1
+    # Each engine step decodes one token for every round in flight (a new round's first token comes
+    # with its prefill), so the steps are at most the longest sequence's tokens plus a step per round.
+    assert steps <= max(len(c.token_ids) for c in out) + rounds
+    ref = hf_gen.generate_batch(QUESTIONS, budgets)
+    for a, b in zip(out, ref, strict=True):
+        assert a.token_ids == b.token_ids and a.events == b.events
 
 
 def test_the_run_folder_says_how_the_cap_was_enforced(vllm_gen, tmp_path):

@@ -1,9 +1,11 @@
 """vLLM backend: vLLM's offline engine (``vllm.LLM``) in this process, budget forcing round by round.
 
-vLLM gives no step-level access, so forcing runs round by round (:mod:`s1kit.generation.rounds`): each
-round is **one** batched ``LLM.generate`` over every live sequence, with token-id prompts, the format's
-stop sequences and ``max_tokens`` from the forcing state. Prefix caching is on by default, so a "Wait"
-round re-reads only the tokens it adds.
+vLLM gives no step-level access to the tokens, so forcing runs round by round
+(:mod:`s1kit.generation.rounds`), with continuous batching: every sequence's round is a request to vLLM's
+engine (token-id prompt, the format's stop sequences, ``max_tokens`` from its own forcing state), and
+as soon as a round ends its sequence's next round (after "Wait", the end of thinking or the answer
+primer) is added to the running engine while the other sequences keep decoding — no sequence waits for
+another's round. Prefix caching is on by default, so a "Wait" round re-reads only the tokens it adds.
 
 The thinking cap is enforced by s1kit's state machine (``max_tokens`` per round, then the delimiter and
 the answer primer are appended), never by vLLM's own ``thinking_token_budget``: that sampler needs a
@@ -27,8 +29,9 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from s1kit.backends.base import RoundResult
@@ -43,7 +46,11 @@ CAP_ENFORCEMENT = "s1kit: max_tokens per round, then the delimiter and primer ap
 
 
 class VLLMEngine:
-    """Round-by-round generation on an in-process ``vllm.LLM`` (``max_batch = 0``: no step access)."""
+    """Round-by-round generation on an in-process ``vllm.LLM`` (``max_batch = 0``: no step access).
+
+    Rounds go straight to vLLM's engine (``LLMEngine.add_request`` / ``step``): :meth:`submit` starts a
+    round while others decode, :meth:`wait` steps until some end. Not thread-safe (nor is ``vllm.LLM``).
+    """
 
     name = "vllm"
     max_batch = 0
@@ -56,8 +63,15 @@ class VLLMEngine:
         self.model_name = model_name
         self.context_length = int(llm.llm_engine.model_config.max_model_len)
         self.options = options
-        self.rounds = 0  # LLM.generate calls
         self.generated_tokens = 0
+        self.rounds = 0  # rounds submitted (one request each)
+        self.steps = 0  # engine steps (one batched forward pass each)
+        self.joined = 0  # rounds submitted while other rounds were mid-decode (continuous batching)
+        self.peak_in_flight = 0
+        self._ids = itertools.count()
+        self._flight: dict[str, tuple[Hashable, int, int]] = {}  # request id -> key, room, max_tokens
+        self._ready: list[tuple[Hashable, RoundResult]] = []  # rounds that needed no decoding
+        self._stepped = False  # the engine stepped since the last time nothing was in flight
 
     @classmethod
     def from_spec(
@@ -127,9 +141,80 @@ class VLLMEngine:
         raise S1kitError("the vllm backend has no step-level access: use round-by-round forcing")
 
     def close(self) -> None:
+        self.abort()
         self.llm = None
 
     # -- rounds ---------------------------------------------------------------------------------------
+    def submit(
+        self,
+        key: Hashable,
+        prompt: Sequence[int],
+        *,
+        max_tokens: int,
+        stop: Sequence[Sequence[int]],
+        sampling: SamplingParams,
+    ) -> None:
+        """Start one round for ``key`` on the running engine; :meth:`wait` returns it when it ends.
+
+        The round generates until one of its stops (kept in the output), ``max_tokens``, or the context
+        is full (``length=True``). Rounds of other keys already in flight keep decoding alongside.
+        """
+        if self.llm is None:
+            raise S1kitError("this vllm engine is closed")
+        from vllm.inputs import TokensPrompt
+
+        room = self.context_length - len(prompt)
+        n = min(max_tokens, room)
+        if n <= 0:
+            self._ready.append((key, RoundResult([], length=True)))
+            return
+        rid = f"s1kit-{next(self._ids)}"
+        params = self._params(len(prompt), n, stop, sampling)
+        self.llm.llm_engine.add_request(
+            rid, self._render(TokensPrompt(prompt_token_ids=list(prompt))), params
+        )
+        self._flight[rid] = (key, room, max_tokens)
+        self.rounds += 1
+        self.peak_in_flight = max(self.peak_in_flight, len(self._flight))
+        if len(self._flight) > 1 and self._stepped:
+            self.joined += 1  # this round starts while others are mid-decode: no barrier
+
+    def wait(self) -> list[tuple[Hashable, RoundResult]]:
+        """Step the engine until at least one round has ended; those rounds, in the order they ended.
+
+        Empty when no round is in flight.
+        """
+        if self._ready:
+            done, self._ready = self._ready, []
+            return done
+        if self.llm is None:
+            raise S1kitError("this vllm engine is closed")
+        engine = self.llm.llm_engine
+        done: list[tuple[Hashable, RoundResult]] = []
+        while not done and self._flight:
+            outputs = engine.step()
+            self.steps += 1
+            self._stepped = True
+            for res in outputs:
+                if not res.finished or res.request_id not in self._flight:
+                    continue
+                key, room, asked = self._flight.pop(res.request_id)
+                tokens = list(res.outputs[0].token_ids)
+                self.generated_tokens += len(tokens)
+                # The context filled up before max_tokens: the sequence can go no further.
+                done.append((key, RoundResult(tokens, length=len(tokens) == room and room < asked)))
+        if not self._flight:
+            self._stepped = False
+        return done
+
+    def abort(self) -> None:
+        """Drop every round in flight (after an error, so the engine can serve the next batch)."""
+        if self._flight and self.llm is not None:
+            self.llm.llm_engine.abort_request(list(self._flight))
+        self._flight.clear()
+        self._ready.clear()
+        self._stepped = False
+
     def complete(
         self,
         prompt: Sequence[int],
@@ -138,7 +223,7 @@ class VLLMEngine:
         stop: Sequence[Sequence[int]],
         sampling: SamplingParams,
     ) -> RoundResult:
-        """One round for one sequence (see :meth:`complete_batch`)."""
+        """One round for one sequence (see :meth:`submit`)."""
         return self.complete_batch([prompt], max_tokens=[max_tokens], stops=[stop], samplings=[sampling])[0]
 
     def complete_batch(
@@ -149,34 +234,30 @@ class VLLMEngine:
         stops: Sequence[Sequence[Sequence[int]]],
         samplings: Sequence[SamplingParams],
     ) -> list[RoundResult]:
-        """One round for many sequences in one ``LLM.generate``: each generates until one of its stops
-        (kept in the output), its ``max_tokens``, or the context is full (``length=True``)."""
-        if self.llm is None:
-            raise S1kitError("this vllm engine is closed")
-        from vllm.inputs import TokensPrompt
-
+        """One round for each prompt, all decoded together (see :meth:`submit`); results in order."""
+        if self._flight or self._ready:
+            raise S1kitError("this vllm engine is running other rounds")
         out: list[RoundResult | None] = [None] * len(prompts)
-        asks, params = [], []
-        for i, (p, n, stop, sp) in enumerate(zip(prompts, max_tokens, stops, samplings, strict=True)):
-            room = self.context_length - len(p)
-            if min(n, room) <= 0:
-                out[i] = RoundResult([], length=True)
-                continue
-            asks.append((i, min(n, room), room))
-            params.append(self._params(len(p), min(n, room), stop, sp))
-        if asks:
-            self.rounds += 1
-            results = self.llm.generate(
-                [TokensPrompt(prompt_token_ids=list(prompts[i])) for i, _, _ in asks], params, use_tqdm=False
-            )
-            for (i, _, room), res in zip(asks, results, strict=True):
-                tokens = list(res.outputs[0].token_ids)
-                self.generated_tokens += len(tokens)
-                # The context filled up before max_tokens: the sequence can go no further.
-                out[i] = RoundResult(tokens, length=len(tokens) == room and room < max_tokens[i])
+        try:
+            for i, (p, n, stop, sp) in enumerate(zip(prompts, max_tokens, stops, samplings, strict=True)):
+                self.submit(i, p, max_tokens=n, stop=stop, sampling=sp)
+            while done := self.wait():
+                for i, res in done:
+                    out[i] = res
+        except BaseException:
+            self.abort()
+            raise
         return out  # type: ignore[return-value]
 
+    def _render(self, prompt: dict[str, Any]) -> Any:
+        # Recent vLLM (0.32) wants the input rendered as LLM.generate renders it (a raw prompt still
+        # works there, with a deprecation warning); older versions take the TokensPrompt itself.
+        render = getattr(self.llm, "_preprocess_cmpl_one", None)
+        return render(prompt) if render is not None else prompt
+
     def _params(self, used: int, n: int, stop: Sequence[Sequence[int]], sp: SamplingParams) -> Any:
+        from vllm.sampling_params import RequestOutputKind
+
         from vllm import SamplingParams as VSamplingParams
 
         if sp.logit_bias and sp.bias_scope != "all":
@@ -198,6 +279,7 @@ class VLLMEngine:
             ignore_eos=True,  # end of turn is one of the stops the forcing state passes
             skip_special_tokens=False,
             logit_bias={t: max(-100.0, min(100.0, b)) for t, b in sp.logit_bias} or None,
+            output_kind=RequestOutputKind.FINAL_ONLY,  # one output per round, when it ends
         )
 
 
