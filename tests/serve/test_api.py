@@ -37,6 +37,24 @@ def test_plain_chat_has_no_thinking(client, tiny_gen):
     assert msg.content == tiny_gen.tokenizer.decode(expected)
 
 
+def test_logit_bias_bans_and_forces_tokens_but_not_the_forcing(client, tiny_gen):
+    def ids(**kw):
+        r = chat(client, {"return_token_ids": True, **kw.pop("extra", {})}, **kw)
+        return r, r.choices[0].model_extra["token_ids"]
+
+    _, plain = ids(max_tokens=5)
+    _, banned = ids(max_tokens=5, logit_bias={str(plain[0]): -100})
+    assert banned[0] != plain[0]
+    forced = 17  # an ordinary token of the vocabulary
+    r, boosted = ids(max_tokens=4, logit_bias={str(forced): 100}, extra={"max_thinking_tokens": 6})
+    assert r.usage.completion_tokens_details.reasoning_tokens == 6  # the cap is still forced
+    assert boosted[:6] == [forced] * 6  # every sampled thinking token is the boosted one
+    assert any(t != forced for t in boosted[6:])  # the end of thinking and the primer are forced
+    for bad in ({"x": 1}, {str(tiny_gen.tokenizer.vocab_size): 1}, {"3": 101}):
+        with pytest.raises(openai.BadRequestError, match="logit_bias"):
+            chat(client, max_tokens=2, logit_bias=bad)
+
+
 @pytest.mark.parametrize(
     "budget",
     [

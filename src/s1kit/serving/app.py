@@ -159,6 +159,19 @@ def create_app(generator: Any, config: ServerConfig | None = None) -> FastAPI:
             )
         return req
 
+    def logit_bias(req: GenerationRequest) -> dict[int, float]:
+        bias = {}
+        for key, value in (req.logit_bias or {}).items():
+            if not key.isdigit() or int(key) >= tok.vocab_size or not -100 <= value <= 100:
+                raise ApiError(
+                    400,
+                    f"logit_bias maps token ids in [0, {tok.vocab_size}) to biases in [-100, 100]; "
+                    f"got {key[:12]!r}: {value}",
+                    param="logit_bias",
+                )
+            bias[int(key)] = float(value)
+        return bias
+
     def sampling(req: GenerationRequest) -> SamplingParams:
         try:
             return SamplingParams(
@@ -166,6 +179,7 @@ def create_app(generator: Any, config: ServerConfig | None = None) -> FastAPI:
                 top_p=1.0 if req.top_p is None else float(req.top_p),
                 top_k=max(0, req.top_k or 0),
                 seed=req.seed,
+                logit_bias=logit_bias(req),
             )
         except ConfigError as e:
             raise ApiError(400, str(e), param=e.field) from None

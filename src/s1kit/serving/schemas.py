@@ -70,6 +70,11 @@ class GenerationRequest(_Strict):
     seed: StrictInt | None = None
     stop: Text | Annotated[list[Text], Field(max_length=16)] | None = None
     stop_token_ids: Annotated[list[TokenId], Field(max_length=64)] | None = None
+    # OpenAI's: {"token id": bias in [-100, 100]}, added to the logits of every sampled token (forced
+    # tokens such as "Wait" or the end of thinking are not sampled); ids are checked by the server
+    logit_bias: (
+        Annotated[dict[Annotated[StrictStr, Field(max_length=12)], Number], Field(max_length=1024)] | None
+    ) = None
     n: Annotated[StrictInt, Field(ge=1, le=1)] = 1
     stream: StrictBool = False
     stream_options: StreamOptions | None = None
