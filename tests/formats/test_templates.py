@@ -113,8 +113,7 @@ def test_generate_cli_explains_the_format_and_records_it_in_json(family_models, 
 def test_eval_and_serve_take_the_chat_template_too(family_models, tmp_path, capsys):
     import yaml
 
-    from s1kit.cli import main
-    from s1kit.cli import build_parser
+    from s1kit.cli import build_parser, main
     from s1kit.evaluation.rundir import CONFIG
 
     folder, _ = family_models("llama3")

@@ -26,6 +26,8 @@ def test_registered_with_the_papers_defaults():
         "window": 2048,
         "top_k": 20,
         "keep": 0.1,
+        "consensus": 0.95,
+        "chunk": 0,
     }
     assert _params("--method", "nowait")["words"][:3] == ["wait", "alternatively", "hmm"]
     assert _params("--method", "alphaone") == {"alpha": 1.4, "p0": 0.5, "schedule": "linear"}

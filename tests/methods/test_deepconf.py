@@ -28,7 +28,7 @@ def test_online_stops_a_trace_when_its_window_falls_below_the_threshold(smol_tok
     scripts += [Script(THINKING, " 9", unsure=(10, 99)), Script(THINKING, " 7")]
     gen = scripted_generator(smol_tokenizer, scripts)
     params = {"mode": "online", "traces": 6, "warmup": 4, "window": 4, "top_k": 5, "keep": 0.5}
-    (c,) = _run(gen, params)
+    (c,) = _run(gen, {**params, "consensus": 0})  # the warm-up agrees: with consensus on, it would stop
     info = c.info
     stopped = [t for t in info["traces"] if t["stopped"]]
     assert len(stopped) == 1 and stopped[0]["thinking_tokens"] == 10
@@ -37,6 +37,25 @@ def test_online_stops_a_trace_when_its_window_falls_below_the_threshold(smol_tok
     full = len(smol_tokenizer.encode(THINKING))
     assert info["compute_tokens"] == 5 * full + 10
     assert info["threshold"] == pytest.approx(info["traces"][0]["confidence"])
+
+
+def test_online_draws_no_more_traces_once_the_vote_has_consensus(smol_tokenizer):
+    params = {"mode": "online", "traces": 10, "warmup": 3, "window": 4, "top_k": 5, "keep": 1.0, "chunk": 2}
+    # a unanimous warm-up: consensus at once, no trace after it
+    gen = scripted_generator(smol_tokenizer, [Script(THINKING, " 7") for _ in range(10)])
+    (c,) = _run(gen, params)
+    assert c.info["n_traces"] == 3 and c.info["max_traces"] == 10 and c.info["consensus_share"] == 1.0
+    # 2 of 3 warm-up traces say 7: traces come 2 at a time until 7 holds 80% of the vote (4 of 5 say 7)
+    scripts = [Script(THINKING, " 7"), Script(THINKING, " 9"), Script(THINKING, " 7")]
+    scripts += [Script(THINKING, " 7") for _ in range(7)]
+    gen = scripted_generator(smol_tokenizer, scripts)
+    (c,) = _run(gen, {**params, "consensus": 0.8})
+    assert c.info["n_traces"] == 5 and c.info["consensus_share"] == pytest.approx(0.8)
+    assert c.info["voted"] == "7"
+    # consensus 0: every trace is drawn
+    gen = scripted_generator(smol_tokenizer, scripts)
+    (c,) = _run(gen, {**params, "consensus": 0})
+    assert c.info["n_traces"] == 10
 
 
 def test_offline_votes_with_the_most_confident_traces_only(smol_tokenizer):

@@ -120,6 +120,18 @@ def _add_after_s1_options(g: argparse._ArgumentGroup) -> None:
         help="deepconf: fraction of traces kept (0.1: low, 0.9: high)",
     )
     g.add_argument(
+        "--consensus",
+        type=float,
+        default=deepconf.CONSENSUS,
+        help="deepconf online: stop drawing traces once the voted answer holds this share of the vote (0: off)",
+    )
+    g.add_argument(
+        "--trace-chunk",
+        type=int,
+        default=0,
+        help="deepconf online: traces drawn between consensus checks (default: the engine's batch)",
+    )
+    g.add_argument(
         "--nowait-words",
         default=",".join(nowait.WORDS),
         metavar="W1,W2",
@@ -162,6 +174,11 @@ def _after_s1_params(args: argparse.Namespace) -> dict[str, Any] | None:
             p["warmup"] = _positive(args, "warmup")
             if p["warmup"] >= p["traces"]:
                 raise S1kitError(f"--warmup {p['warmup']}: expected fewer than --traces ({p['traces']})")
+            if not 0 <= args.consensus <= 1:
+                raise S1kitError(f"--consensus is {args.consensus}: expected a share in [0, 1] (0: off)")
+            if args.trace_chunk < 0:
+                raise S1kitError(f"--trace-chunk is {args.trace_chunk}: expected an integer >= 0")
+            p["consensus"], p["chunk"] = args.consensus, args.trace_chunk
         return p
     if m == "nowait":
         words = [w.strip() for w in args.nowait_words.split(",") if w.strip()]

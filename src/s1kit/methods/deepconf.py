@@ -10,7 +10,10 @@ lowest group confidence (the whole trace when it is shorter than a window).
 * ``online``: ``warmup`` full traces set the threshold, the ``1 - keep`` quantile of their confidences
   (DeepConf-low: keep 0.1, the 90th percentile); each further trace is stopped (event ``stopped``) as
   soon as a full window's confidence falls below it. The vote is over the confident warm-up traces
-  and every trace that was not stopped, weighted by confidence.
+  and every trace that was not stopped, weighted by confidence. Traces after the warm-up come
+  ``chunk`` at a time (default: the engine's batch), and no more are drawn once the voted answer holds
+  a ``consensus`` share (default 0.95, the paper's tau) of the voting confidence — checked after the
+  warm-up and after each chunk; ``consensus: 0`` draws all ``traces``.
 
 Every trace is budget-forced with the setting's budget. A question's record is its most confident
 trace giving the voted answer; ``method_info`` lists every trace (thinking tokens, confidence, answer,
@@ -35,7 +38,7 @@ from s1kit.methods.outcome import reseeded, with_info
 
 # The paper's defaults (vLLM's top-20 log-probs, 2,048-token groups, 16 warm-up traces, DeepConf-low);
 # the paper draws 256-512 traces per question, far beyond a CPU: 32 here.
-WINDOW, TOP_K, KEEP, WARMUP, TRACES = 2048, 20, 0.1, 16, 32
+WINDOW, TOP_K, KEEP, WARMUP, TRACES, CONSENSUS = 2048, 20, 0.1, 16, 32, 0.95
 MODES = ("offline", "online")
 
 
@@ -97,6 +100,8 @@ def _params(s: Any) -> dict[str, Any]:
         "window": int(p.get("window", WINDOW)),
         "top_k": int(p.get("top_k", TOP_K)),
         "keep": float(p.get("keep", KEEP)),
+        "consensus": float(p.get("consensus", CONSENSUS)),
+        "chunk": int(p.get("chunk", 0)),
     }
     if out["mode"] not in MODES:
         raise S1kitError(f"deepconf mode {out['mode']!r}: expected one of {list(MODES)}")
@@ -106,6 +111,10 @@ def _params(s: Any) -> dict[str, Any]:
         )
     if not 0 < out["keep"] <= 1:
         raise S1kitError(f"deepconf keep {out['keep']}: expected a fraction in (0, 1]")
+    if not 0 <= out["consensus"] <= 1:
+        raise S1kitError(f"deepconf consensus {out['consensus']}: expected a share in [0, 1] (0: off)")
+    if out["chunk"] < 0:
+        raise S1kitError(f"deepconf chunk {out['chunk']}: expected traces per check >= 1 (0: the batch)")
     return out
 
 
@@ -140,18 +149,21 @@ def deepconf(gen: Any, prompts: list[str], s: Any, sp: list[SamplingParams], c: 
         results.append((outs, traces))
     thresholds: list[float | None] = [None] * len(prompts)
     if p["mode"] == "online":
-        rest = p["traces"] - p["warmup"]
         for i, (_, traces) in enumerate(results):
             thresholds[i] = float(np.quantile([t["confidence"] for t in traces], 1 - p["keep"]))
-        # one threshold per question: run each question's adaptive traces with its own monitor
+        chunk = p["chunk"] or max(1, int(gen.engine.max_batch))
+        # one threshold per question: each question's adaptive traces with its own monitor, a chunk at
+        # a time until the vote reaches consensus or the traces run out
         for i, prompt in enumerate(prompts):
-            mon = Confidence(gen, k=p["top_k"], window=p["window"], threshold=thresholds[i])
-            (more,) = _generate(gen, [prompt], s, [sp[i]], c, rest, p["warmup"], mon)
             outs, traces = results[i]
-            outs += more
-            traces += [
-                _trace(o, mon.trace_confidence(j), stopped=j in mon.stopped) for j, o in enumerate(more)
-            ]
+            while len(traces) < p["traces"] and not _consensus(traces, p, thresholds[i]):
+                n = min(chunk, p["traces"] - len(traces))
+                mon = Confidence(gen, k=p["top_k"], window=p["window"], threshold=thresholds[i])
+                (more,) = _generate(gen, [prompt], s, [sp[i]], c, n, len(traces), mon)
+                outs += more
+                traces += [
+                    _trace(o, mon.trace_confidence(j), stopped=j in mon.stopped) for j, o in enumerate(more)
+                ]
     seconds = time.perf_counter() - t0
     return [
         _combine(outs, traces, p, thresholds[i], seconds / len(prompts))
@@ -168,6 +180,25 @@ def _trace(o: Completion, confidence: float, *, stopped: bool) -> dict[str, Any]
         "answer": None if stopped else answer_of(o.answer[-2000:]),  # as the voter reads it
         "stopped": stopped,
     }
+
+
+def vote_share(traces: Sequence[dict[str, Any]], kept: Sequence[int], winner: str | None) -> float:
+    """The share of the kept traces' confidence that gave the voted answer (0 when nothing votes)."""
+    total = sum(traces[i]["confidence"] for i in kept)
+    if winner is None or total <= 0:
+        return 0.0
+    return sum(traces[i]["confidence"] for i in kept if traces[i]["answer"] == winner) / total
+
+
+def _consensus(traces: list[dict[str, Any]], p: dict[str, Any], threshold: float | None) -> bool:
+    if p["consensus"] <= 0:
+        return False
+    from s1kit.grading.vote import vote
+
+    kept = kept_traces(traces, p["mode"], p["keep"], threshold)
+    answers = [traces[i]["answer"] for i in kept]
+    winner = vote(answers, weights=[traces[i]["confidence"] for i in kept], extract=False)
+    return vote_share(traces, kept, winner) >= p["consensus"]
 
 
 def kept_traces(
@@ -207,7 +238,9 @@ def _combine(
     return with_info(
         outs[best],
         **{k: v for k, v in p.items() if k != "traces"},
-        n_traces=p["traces"],
+        n_traces=len(traces),
+        max_traces=p["traces"],
+        consensus_share=round(vote_share(traces, kept, winner), 4),
         threshold=threshold,
         voted=winner,
         chosen=best,
