@@ -19,11 +19,19 @@ def tok():
 
 
 def test_characters_round_trip_and_s1_words_are_single_tokens(tok):
-    text = "Sum mod 10: 3 1 4 _ _ _ _ _ _\n3\n4\nWait\n8 {x} \\boxed{7}"
+    text = "Sum mod 10: A3 B1 C4 D_ E_ F_ G_ H_ I_\nA33\nB14\nWait\nB14 {x} \\boxed{7}"
     ids = tok.encode(text, add_special_tokens=False)
     assert tok.decode(ids) == text
-    for word in ("Wait", "<|im_start|>", "<|im_end|>", "Final Answer:", "think", "answer"):
+    for word in ("<|im_start|>", "<|im_end|>", "think", "answer"):
         assert len(tok.encode(word, add_special_tokens=False)) == 1, word
+
+
+def test_forced_text_has_the_same_tokens_in_training_and_at_inference(tok):
+    # budget forcing encodes what it forces as plain text; training encodes the trace normally
+    t = HFTokenizer(tok)
+    budget = Budget(num_ignore=1)
+    for text in (*budget.ignore_strings, budget.answer_primer, "Final Answer: 4"):
+        assert t.encode_text(text) == t.encode(text), text
     assert len(tok.encode("3\n", add_special_tokens=False)) == 2
     assert tok.encode("é", add_special_tokens=False) == [tok.unk_token_id]
 
@@ -36,11 +44,9 @@ def test_s1_format_resolves_to_the_special_tokens(tok):
     end = tok.convert_tokens_to_ids("<|im_end|>")
     assert ids.think_end == (start, tok.convert_tokens_to_ids("answer"), tok.convert_tokens_to_ids("\n"))
     assert (start,) in ids.stop_seqs and (end,) in ids.stop_seqs and end in ids.answer_stops
-    prompt = fmt.render_prompt(t, "Sum mod 10: 1 2 _ _ _ _ _ _ _")
-    assert (
-        prompt
-        == "<|im_start|>user\nSum mod 10: 1 2 _ _ _ _ _ _ _<|im_end|>\n<|im_start|>assistant\n<|im_start|>think\n"
-    )
+    q = ToyProblem((1, 2)).question
+    prompt = fmt.render_prompt(t, q)
+    assert prompt == f"<|im_start|>user\n{q}<|im_end|>\n<|im_start|>assistant\n<|im_start|>think\n"
 
 
 def test_training_rows_train_only_thinking_and_answer_and_fit_the_block(tok):
@@ -52,11 +58,11 @@ def test_training_rows_train_only_thinking_and_answer_and_fit_the_block(tok):
     thinking, attempt = make_trace(p, "resume", 2)
     cfg = TrainConfig.from_recipe("toy-cpu")
     ex = format_example(HFTokenizer(tok), Example(p.question, thinking, attempt), cfg)
-    assert not ex.truncated and ex.full_length < 128
+    assert not ex.truncated and ex.full_length < 160
     trained = [i for i, label in zip(ex.input_ids, ex.labels, strict=True) if label != IGNORE]
     text = tok.decode(trained)
     assert (
-        text.startswith("0\n1\nWait\n6\n0\n")
+        text.startswith("A00\nB11\nWait\nB11\nC23\n")
         and "Wait" in text
         and text.endswith(f"Final Answer: {p.answer}<|im_end|>")
     )
@@ -72,7 +78,7 @@ def test_random_init_model_loads_and_budget_forcing_caps_it(tmp_path):
     )
     gen = Generator.load(str(path), backend="hf", device="cpu")
     assert gen.format.name == "s1"
-    out = gen.generate("Sum mod 10: 1 2 3 _ _ _ _ _ _", Budget(max_thinking_tokens=5, max_answer_tokens=3))
+    out = gen.generate(ToyProblem((1, 2, 3)).question, Budget(max_thinking_tokens=5, max_answer_tokens=3))
     assert out.thinking_tokens <= 5 and out.answer_tokens <= 3
 
 

@@ -10,7 +10,10 @@ import pytest
 from s1kit.errors import S1kitError
 from s1kit.toy.problems import (
     ANSWER_TEMPLATE,
+    KEYS,
+    LINE_TOKENS,
     MAX_K,
+    QUESTION_PREFIX,
     WAIT,
     PoolSpec,
     ToyProblem,
@@ -29,10 +32,19 @@ def test_the_answer_is_the_last_step_of_the_worked_trace():
         lines = worked_trace(p).split("\n")
         assert len(lines) == p.k
         s = 0
-        for d, line in zip(p.digits, lines, strict=True):
+        for key, d, line in zip(KEYS, p.digits, lines, strict=False):
             s = (s + d) % 10
-            assert line == str(s)
-        assert lines[-1] == p.answer == str(sum(p.digits) % 10)
+            assert line == f"{key}{d}{s}"
+        assert lines[-1][-1] == p.answer == str(sum(p.digits) % 10)
+
+
+def test_every_line_finds_its_digit_by_its_key_in_the_question():
+    rng = random.Random(2)
+    for _ in range(100):
+        p = ToyProblem(tuple(rng.randrange(10) for _ in range(rng.randint(1, MAX_K))))
+        slots = p.question[len(QUESTION_PREFIX) :].split()
+        for line in p.lines:
+            assert f"{line[0]}{line[1]}" in slots  # key + digit, as the question writes them
 
 
 def test_questions_have_one_length_whatever_k():
@@ -41,21 +53,45 @@ def test_questions_have_one_length_whatever_k():
 
 def test_lazy_traces_stop_early_and_guess_the_running_sum():
     p = ToyProblem((3, 1, 4, 1, 5))
-    assert make_trace(p, "lazy", 3) == ("3\n4\n8", ANSWER_TEMPLATE.format(8))
+    assert make_trace(p, "lazy", 3) == ("A33\nB14\nC48", ANSWER_TEMPLATE.format(8))
     assert ANSWER_TEMPLATE.format(8) != ANSWER_TEMPLATE.format(p.answer)
 
 
-def test_resumed_and_checked_traces_end_with_the_right_answer():
+def test_resumed_and_checked_traces_restate_the_step_before_wait_and_end_right():
     p = ToyProblem((3, 1, 4, 1, 5))
     thinking, attempt = make_trace(p, "resume", 2)
-    assert thinking.split("\n") == ["3", "4", WAIT, "9", "4"]  # "Wait" takes step 3's line; 9 = 4 + 4 + 1
+    # "Wait" is a line of its own; the line after it restates step 2, then steps 3..5 follow
+    assert thinking.split("\n") == ["A33", "B14", WAIT, "B14", "C48", "D19", "E54"]
     assert attempt == ANSWER_TEMPLATE.format(p.answer)
     thinking, attempt = make_trace(p, "check", 0)
-    assert thinking.split("\n") == [*worked_trace(p).split("\n"), WAIT]
+    assert thinking.split("\n") == [*worked_trace(p).split("\n"), WAIT, "E54"]
     assert attempt == ANSWER_TEMPLATE.format(p.answer)
+    # the lines a resumed trace writes after "Wait" are the worked trace's, from step j on
+    for j in range(1, p.k):
+        lines = make_trace(p, "resume", j)[0].split("\n")
+        assert lines[: j] == p.lines[:j] and lines[j] == WAIT and lines[j + 1 :] == p.lines[j - 1 :]
 
 
-@pytest.mark.parametrize(("kind", "bad"), [("lazy", 5), ("resume", 4)])
+def test_wait_lines_match_what_budget_forcing_inserts():
+    pytest.importorskip("transformers")
+    from s1kit.backends.tokenizer import HFTokenizer
+    from s1kit.toy.model import build_tokenizer
+
+    tok = build_tokenizer()
+    p = ToyProblem((3, 1, 4, 1, 5))
+    ids = tok.encode(make_trace(p, "resume", 2)[0], add_special_tokens=False)
+    pieces = tok.convert_ids_to_tokens(ids)
+    # the model ends step 2 with a newline, its stop attempt is replaced by "Wait" encoded as plain text
+    # (what budget forcing feeds), and it writes a newline: the training trace has the same tokens
+    forced = HFTokenizer(tok).encode_text(WAIT)
+    w = next(i for i in range(len(ids)) if ids[i : i + len(forced)] == forced)
+    assert pieces[w - 1] == "\n" and pieces[w + len(forced)] == "\n"
+    assert set(KEYS).isdisjoint(WAIT)  # no key character occurs in "Wait"
+    plain = tok.encode(worked_trace(p) + "\n", add_special_tokens=False)
+    assert len(plain) == LINE_TOKENS * p.k
+
+
+@pytest.mark.parametrize(("kind", "bad"), [("lazy", 5), ("resume", 5), ("resume", 0)])
 def test_early_stops_leave_a_step(kind, bad):
     with pytest.raises(S1kitError, match="stops after"):
         make_trace(ToyProblem((1, 2, 3, 4, 5)), kind, bad)
@@ -65,8 +101,10 @@ def test_questions_parse_back_and_foreign_text_does_not():
     p = ToyProblem((0, 9, 5))
     assert parse_question(p.question) == p
     assert parse_question("What is 2+2?") is None
-    assert parse_question("Sum mod 10: 1 2 3") is None
-    assert parse_question("Sum mod 10: 1 _ 3 _ _ _ _ _ _") is None
+    assert parse_question("Sum mod 10: A1 B2 C3") is None
+    assert parse_question("Sum mod 10: A1 B_ C3 D_ E_ F_ G_ H_ I_") is None
+    assert parse_question("Sum mod 10: B1 A2 C_ D_ E_ F_ G_ H_ I_") is None
+    assert parse_question("Sum mod 10: 1 2 3 _ _ _ _ _ _") is None
     with pytest.raises(S1kitError):
         ToyProblem(())
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from s1kit.errors import S1kitError
@@ -12,12 +14,12 @@ from s1kit.toy.problems import parse_question
 def test_toy_is_a_registered_task_with_exact_answers():
     assert "toy" in TASKS
     task = get_task("toy")
-    assert task.kind == "math" and task.version == "1" and len(task.problems) == 200
+    assert task.kind == "math" and task.version == "2" and len(task.problems) == 210
     for p in task.problems:
         q = parse_question(p.question)
         assert q is not None and q.answer == p.gold and q.k == p.meta["k"]
-    assert {p.meta["k"] for p in task.problems} == set(range(2, 10))
-    assert task.describe()["options"] == {"seed": 0, "n": 200, "k_min": 2, "k_max": 9}
+    assert Counter(p.meta["k"] for p in task.problems) == {k: 30 for k in range(3, 10)}
+    assert task.describe()["options"] == {"seed": 0, "n": 210, "k_min": 3, "k_max": 9}
 
 
 def test_options_change_the_problems_and_unknown_ones_are_refused():

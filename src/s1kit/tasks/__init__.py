@@ -108,7 +108,7 @@ TASKS: dict[str, tuple[str, str]] = {
     "gpqa_diamond": ("s1kit.tasks.gpqa", "1"),
     "gsm8k": ("s1kit.tasks.builtin", "1"),
     "custom": ("s1kit.tasks.custom", "1"),
-    "toy": ("s1kit.toy.task", "1"),  # generated running-sum problems (docs/toy.md)
+    "toy": ("s1kit.toy.task", "2"),  # generated running-sum problems (docs/toy.md); 2: keyed slots, K = 3..9
 }
 
 

@@ -1,9 +1,11 @@
 """The toy model's tokenizer and its randomly initialised starting point, as a transformers folder.
 
 The tokenizer is a real ``PreTrainedTokenizerFast``: one token per printable ASCII character, plus the
-ChatML special tokens ``<|im_start|>`` and ``<|im_end|>`` and a few whole words the s1 recipe writes
-(``think``, ``answer``, ``Wait``, ``Final Answer:``, the chat roles and the length-marker words), so a
-50-step trace is about 200 tokens and "Wait" is one token. Its chat template is ChatML without a
+ChatML special tokens ``<|im_start|>`` and ``<|im_end|>`` and a few whole words of the chat template and
+the length markers (``think``, ``answer``, the chat roles, ``steps``, ``tokens``, ``left``). Text that
+budget forcing *forces* into a sequence ("Wait", the answer primer "Final Answer:") is deliberately not
+a word token: forced text is encoded as plain text (``encode_text``, where every added token is split
+into characters), so a word token would be one token in training and its characters at inference. Its chat template is ChatML without a
 default system prompt that writes an assistant turn with thinking in s1's layout (so the format
 detection picks ``s1``), so every stage (``s1kit train``, ``s1kit eval --backend hf``, the s1 format's
 delimiters and the format detection) works on it unchanged.
@@ -13,8 +15,8 @@ drawn from a seed; ``s1kit train`` trains it from there like any other model fol
 
 Example:
     >>> tok = build_tokenizer()  # doctest: +SKIP
-    >>> tok.convert_ids_to_tokens(tok.encode("3>3\\nWait", add_special_tokens=False))  # doctest: +SKIP
-    ['3', '>', '3', '\\n', 'Wait']
+    >>> tok.convert_ids_to_tokens(tok.encode("C48\\nWait", add_special_tokens=False))  # doctest: +SKIP
+    ['C', '4', '8', '\\n', 'W', 'a', 'i', 't']
 """
 
 from __future__ import annotations
@@ -32,8 +34,6 @@ WORD_TOKENS = (
     "user",
     "assistant",
     "system",
-    "Wait",
-    "Final Answer:",
     "steps",
     "tokens",
     "left",

@@ -1,22 +1,28 @@
 """The toy reasoning task: a running sum mod 10 over K digits, where thinking is necessary.
 
-A problem is K digits (K <= 9) written in nine slots, padded with ``_``; the answer is their sum mod 10.
-A worked trace writes one line per step, the running sum so far, so every step reads two tokens at a
-fixed distance (the digit in the question slot that lines up with this line, and the line above) and
-adds them mod 10: operations a 2-layer transformer learns in minutes, where a content lookup ("the
-digit after the one I used last") takes far longer. The answer is the last line: with fewer than K
-steps of thinking a model can only guess (10%), so accuracy rises with the thinking budget.
+A problem is K digits (K <= 9) in nine keyed slots ``A``..``I``, the unused ones padded with ``_``; the
+answer is their sum mod 10. A worked trace writes one line per step: the slot's key, its digit and the
+running sum (``C48``: key C, digit 4, sum 8). Every line finds its operand *by content*, not by
+position: the key follows the key of the line above, the digit is the one after that key in the question
+(an induction-head copy), and the sum adds it to the sum of the line above. The answer is the last line's
+sum: with fewer than K steps of thinking a model can only guess (10%), so accuracy rises with the
+thinking budget. Because no line reads the question at a fixed distance, text inserted between two
+lines (budget forcing's "Wait") does not misalign the lines after it.
+
+"Wait" takes a line of its own, exactly as budget forcing inserts it (the model ends a line with a
+newline, tries to stop, and the attempt is replaced by the characters ``Wait``); the line after it
+restates the line before it, and the steps go on from there. So after any number of "Wait" lines the computation resumes
+where it stopped.
 
 The training pool (the s1K schema, see :func:`pool_rows`) mixes the kinds of trace a teacher writes:
 
 * ``full``: all K steps, then the answer;
 * ``lazy``: stops after j < K steps and answers the running sum so far (a guess, usually wrong), so
   the trained model sometimes stops too early;
-* ``resume``: stops after j steps, writes "Wait" (in the slot of step j+1), resumes and finishes
-  correctly (the line after "Wait" adds the two digits of its slot and the one before), the
-  correction budget forcing's "Wait" triggers at inference;
-* ``check``: all K steps, then "Wait", then stops again with the same answer (what a model does when
-  "Wait" comes after it has finished);
+* ``resume``: stops after j < K steps, writes "Wait", restates step j, finishes the remaining steps and
+  answers correctly: the correction budget forcing's "Wait" triggers at inference;
+* ``check``: all K steps, then "Wait", the last step restated, and the same answer (what a model does
+  when "Wait" comes after it has finished);
 
 and a few broken rows (an API error stored as a trace, a trace cut before its answer) for the quality
 filter. Everything is drawn from a seeded ``random.Random``: the same seed gives the same bytes.
@@ -24,11 +30,11 @@ filter. Everything is drawn from a seeded ``random.Random``: the same seed gives
 Example:
     >>> p = ToyProblem((3, 1, 4, 1, 5))
     >>> p.question, p.answer
-    ('Sum mod 10: 3 1 4 1 5 _ _ _ _', '4')
+    ('Sum mod 10: A3 B1 C4 D1 E5 F_ G_ H_ I_', '4')
     >>> worked_trace(p)
-    '3\\n4\\n8\\n9\\n4'
+    'A33\\nB14\\nC48\\nD19\\nE54'
     >>> make_trace(p, "resume", 2)[0]
-    '3\\n4\\nWait\\n9\\n4'
+    'A33\\nB14\\nWait\\nB14\\nC48\\nD19\\nE54'
 """
 
 from __future__ import annotations
@@ -43,9 +49,11 @@ from typing import Any, Literal
 from s1kit.errors import S1kitError
 
 QUESTION_PREFIX = "Sum mod 10:"
-MAX_K = 9  # question slots: the question has the same length for every K, so every lookup is a fixed distance
+MAX_K = 9  # question slots, keyed a..i: every question has the same length whatever K
+KEYS = "ABCDEFGHI"  # capitals: no key is a letter of "Wait" (forced as plain characters)
 PAD = "_"
 WAIT = "Wait"
+LINE_TOKENS = 4  # key, digit, sum, newline: the thinking tokens of one step with the toy tokenizer
 ANSWER_TEMPLATE = "Final Answer: {}"
 TraceKind = Literal["full", "lazy", "resume", "check", "api_error", "cut"]
 
@@ -67,7 +75,7 @@ class ToyProblem:
     @property
     def question(self) -> str:
         slots = [str(d) for d in self.digits] + [PAD] * (MAX_K - self.k)
-        return f"{QUESTION_PREFIX} {' '.join(slots)}"
+        return f"{QUESTION_PREFIX} " + " ".join(key + x for key, x in zip(KEYS, slots, strict=True))
 
     @property
     def sums(self) -> list[int]:
@@ -79,6 +87,11 @@ class ToyProblem:
         return out
 
     @property
+    def lines(self) -> list[str]:
+        """One line per step: the key, the digit, the running sum."""
+        return [f"{KEYS[i]}{d}{s}" for i, (d, s) in enumerate(zip(self.digits, self.sums, strict=True))]
+
+    @property
     def answer(self) -> str:
         return str(self.sums[-1])
 
@@ -88,38 +101,41 @@ def parse_question(question: str) -> ToyProblem | None:
     if not question.startswith(QUESTION_PREFIX):
         return None
     slots = question[len(QUESTION_PREFIX) :].split()
-    if len(slots) != MAX_K or any(not (x.isdigit() and len(x) == 1) and x != PAD for x in slots):
+    if len(slots) != MAX_K or any(len(x) != 2 or x[0] != key for x, key in zip(slots, KEYS, strict=False)):
         return None
-    digits = [x for x in slots if x != PAD]
-    if not digits or slots[: len(digits)] != digits:
+    values = [x[1] for x in slots]
+    if any(not v.isdigit() and v != PAD for v in values):
+        return None
+    digits = [v for v in values if v != PAD]
+    if not digits or values[: len(digits)] != digits:
         return None
     return ToyProblem(tuple(int(x) for x in digits))
 
 
 def worked_trace(p: ToyProblem) -> str:
-    """The full trace: one line per step, the running sum."""
-    return "\n".join(map(str, p.sums))
+    """The full trace: one line per step."""
+    return "\n".join(p.lines)
 
 
 def make_trace(p: ToyProblem, kind: TraceKind, stop_after: int) -> tuple[str, str]:
     """(thinking, attempt) of one kind; ``stop_after`` is j, the step a lazy or resumed trace stops at."""
-    sums = [str(x) for x in p.sums]
-    last = 2 if kind == "resume" else 1  # a resumed trace needs a step after the one "Wait" replaces
-    if kind in ("lazy", "resume") and not 1 <= stop_after <= p.k - last:
-        raise S1kitError(f"a {kind} trace stops after 1..{p.k - last} steps, got {stop_after}")
+    lines = p.lines
+    if kind in ("lazy", "resume") and not 1 <= stop_after <= p.k - 1:
+        raise S1kitError(f"a {kind} trace stops after 1..{p.k - 1} steps, got {stop_after}")
     answer = ANSWER_TEMPLATE.format(p.answer)
     if kind == "full":
-        return "\n".join(sums), answer
+        return "\n".join(lines), answer
     if kind == "check":
-        return "\n".join([*sums, WAIT]), answer
+        return "\n".join([*lines, WAIT, lines[-1]]), answer
     if kind == "lazy":
-        return "\n".join(sums[:stop_after]), ANSWER_TEMPLATE.format(sums[stop_after - 1])
+        return "\n".join(lines[:stop_after]), ANSWER_TEMPLATE.format(p.sums[stop_after - 1])
     if kind == "resume":
-        return "\n".join([*sums[:stop_after], WAIT, *sums[stop_after + 1 :]]), answer
+        j = stop_after
+        return "\n".join([*lines[:j], WAIT, lines[j - 1], *lines[j:]]), answer
     if kind == "api_error":
         return "Error code: 429 - rate limit exceeded, retry later", ""
     if kind == "cut":
-        return "\n".join(sums[: max(1, stop_after)]), ""
+        return "\n".join(lines[: max(1, stop_after)]), ""
     raise S1kitError(f"unknown trace kind {kind!r}")
 
 
@@ -185,7 +201,7 @@ def _kind(rng: random.Random, spec: PoolSpec, k: int) -> TraceKind:
     if k > 1 and u < spec.lazy:
         return "lazy"
     u -= spec.lazy
-    if k > 2 and u < spec.resume:
+    if k > 1 and u < spec.resume:
         return "resume"
     u -= spec.resume
     return "check" if u < spec.check else "full"
@@ -199,7 +215,7 @@ def pool_rows(seed: int, spec: PoolSpec | None = None) -> list[dict[str, Any]]:
     for i in range(spec.size):
         p = random_problem(rng, spec.k_min, spec.k_max)
         kind = _kind(rng, spec, p.k)
-        j = rng.randint(1, p.k - (2 if kind == "resume" else 1)) if p.k > 1 else 1
+        j = rng.randint(1, p.k - 1) if p.k > 1 else 1
         thinking, attempt = make_trace(p, kind, j)
         rows.append(
             {
@@ -246,6 +262,8 @@ def write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
 
 __all__ = [
     "ANSWER_TEMPLATE",
+    "KEYS",
+    "LINE_TOKENS",
     "MAX_K",
     "PAD",
     "QUESTION_PREFIX",

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from s1kit.errors import S1kitError
-from s1kit.toy.problems import PoolSpec, pool_rows, solver_rows, write_jsonl
+from s1kit.toy.problems import LINE_TOKENS, PoolSpec, pool_rows, solver_rows, write_jsonl
 
 SOLVER_SUFFIX = "\n\nPlease reason step by step, and put your final answer within \\boxed{}."  # curation's
+ANSWER_TOKENS = 20  # "Final Answer: d" is 15 characters, then the end of turn
 MARKER_TOKENS_TEMPLATE = "{remaining} {unit} left\n"  # no special token: the model writes these itself
 
 
@@ -49,7 +50,7 @@ class ToyOptions:
     seed: int = 0
     pool: int = 8000
     size: int = 4000
-    caps: tuple[int, ...] = (2, 4, 6, 8, 12, 20)
+    caps: tuple[int, ...] = tuple(LINE_TOKENS * n for n in (1, 2, 3, 4, 6, 9))  # 1..9 steps
     ignores: tuple[int, ...] = (0, 1, 2, 4)
     limit: int | None = None
     samples: int = 8
@@ -108,7 +109,7 @@ def eval_argv(opts: ToyOptions, method: str) -> tuple[str, ...]:
     argv = [
         "eval", "--task", "toy", "--model", str(opts.path(model)), "--backend", "hf",
         "--prompt-style", "s1", "--temperature", str(opts.temperature), "--seed", str(opts.seed),
-        "--max-answer-tokens", "8", "--batch-size", "64", "--grading-workers", "1", "--no-progress",
+        "--max-answer-tokens", str(ANSWER_TOKENS), "--batch-size", "64", "--grading-workers", "1", "--no-progress",
         "--out", str(opts.path("runs", method)),
     ]  # fmt: skip
     if opts.limit:
@@ -119,7 +120,7 @@ def eval_argv(opts: ToyOptions, method: str) -> tuple[str, ...]:
     if method == "majority_vote":
         return (*argv, "--method", method, "--budgets", "none", "--samples", str(opts.samples))
     if method == "step_conditional":
-        return (*argv, "--method", method, "--budgets", caps, "--step-tokens", "2")
+        return (*argv, "--method", method, "--budgets", caps, "--step-tokens", str(LINE_TOKENS))
     if method in ("token_conditional", "rejection_sampling"):
         return (*argv, "--method", method, "--budgets", caps)
     raise S1kitError(f"s1kit toy has no sweep for method {method!r}")
@@ -150,7 +151,7 @@ def plan(opts: ToyOptions) -> list[Stage]:
             "curate", "--input", str(opts.path("data", "pool.jsonl")), "--out", str(opts.path("curated")),
             "--size", str(opts.size), "--seed", str(opts.seed), "--solvers", f"hf:{opts.path('solver')}",
             "--tokenizer", str(opts.path("init")), "--solver-max-thinking-tokens", "4",
-            "--solver-max-answer-tokens", "6", "--batch-size", "64", "--disable-rule", "extreme_length",
+            "--solver-max-answer-tokens", str(ANSWER_TOKENS), "--batch-size", "64", "--disable-rule", "extreme_length",
             "--decontam-extra", str(opts.path("data", "eval_questions.jsonl")),
         )),
         Stage("train", opts.path("model", weights), _train_argv(opts, selected, "model", max_steps=opts.train_steps)),
@@ -173,7 +174,7 @@ def plan(opts: ToyOptions) -> list[Stage]:
                 opts.path("model-steps", weights),
                 _train_argv(
                     opts, selected, "model-steps", "model", max_steps=opts.marker_steps, learning_rate=5e-4,
-                    markers="steps", marker_every=2,
+                    markers="steps", marker_every=LINE_TOKENS,
                 ),
             )
         )  # fmt: skip

@@ -8,7 +8,7 @@ Example:
     >>> from s1kit.tasks import get_task
     >>> task = get_task("toy")
     >>> len(task.problems), task.problems[0].question, task.problems[0].meta["k"]
-    (200, 'Sum mod 10: 8 9 _ _ _ _ _ _ _', 2)
+    (210, 'Sum mod 10: A8 B9 C2 D_ E_ F_ G_ H_ I_', 3)
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from __future__ import annotations
 from s1kit.tasks import Problem, Task
 from s1kit.toy.problems import eval_problems
 
-DEFAULT_N = 200
-DEFAULT_K = (2, 9)
+DEFAULT_N = 210  # 30 problems of each K
+DEFAULT_K = (3, 9)  # K <= 2 questions do not survive decontamination of the training pool (docs/toy.md)
 
 
 def load(
