@@ -26,7 +26,7 @@ from s1kit.forcing.formats import ReasoningFormat
 from s1kit.forcing.state import ForcingPlan, ForcingState, Role
 from s1kit.generation.completion import Completion, Timings
 from s1kit.generation.loop import Decoder, ForcingRow, Monitor, Row
-from s1kit.generation.rounds import run_rounds
+from s1kit.generation.rounds import next_round, run_rounds
 from s1kit.generation.sampling import Sampler, SamplingParams
 from s1kit.generation.shared import SharedDecoder
 
@@ -224,20 +224,9 @@ class Generator:
         t0 = time.perf_counter()
         ctx = self.engine.context_length
         while True:
-            st.drain_forced()
-            if st.done:
+            n = next_round(st, len(prompt), ctx, cancelled is not None and cancelled(index))
+            if n is None:
                 break
-            if cancelled is not None and cancelled(index):
-                st.end_by_length()
-                break
-            room = ctx - len(prompt) - len(st.tokens)
-            free = st.free_tokens()
-            n = room if free is None else min(free, room)
-            if room <= 0:
-                st.end_by_length()
-                break
-            if n <= 0:
-                continue  # the budget is spent: the next drain forces the end
             res = self.engine.complete(
                 prompt + st.tokens,
                 max_tokens=n,
