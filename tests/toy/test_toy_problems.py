@@ -66,10 +66,16 @@ def test_resumed_and_checked_traces_restate_the_step_before_wait_and_end_right()
     thinking, attempt = make_trace(p, "check", 0)
     assert thinking.split("\n") == [*worked_trace(p).split("\n"), WAIT, "E54"]
     assert attempt == ANSWER_TEMPLATE.format(p.answer)
+    # a second "Wait" comes after the last step, and again restates the line before it
+    assert make_trace(p, "check", 0, waits=2)[0].split("\n")[-4:] == [WAIT, "E54", WAIT, "E54"]
+    assert make_trace(p, "resume", 2, waits=2)[0].split("\n") == [
+        *["A33", "B14", WAIT, "B14", "C48", "D19", "E54"],
+        *[WAIT, "E54"],
+    ]
     # the lines a resumed trace writes after "Wait" are the worked trace's, from step j on
     for j in range(1, p.k):
         lines = make_trace(p, "resume", j)[0].split("\n")
-        assert lines[: j] == p.lines[:j] and lines[j] == WAIT and lines[j + 1 :] == p.lines[j - 1 :]
+        assert lines[:j] == p.lines[:j] and lines[j] == WAIT and lines[j + 1 :] == p.lines[j - 1 :]
 
 
 def test_wait_lines_match_what_budget_forcing_inserts():
@@ -113,9 +119,11 @@ def test_pool_is_a_function_of_the_seed_and_mixes_the_trace_kinds():
     a = pool_rows(0, PoolSpec(size=2000))
     assert a == pool_rows(0, PoolSpec(size=2000)) and a != pool_rows(1, PoolSpec(size=2000))
     kinds = Counter(r["metadata"]["trace"] for r in a)
-    assert 0.2 < kinds["lazy"] / len(a) < 0.32
-    assert 0.08 < kinds["resume"] / len(a) < 0.16
-    assert 0.1 < kinds["check"] / len(a) < 0.25
+    assert 0.25 < kinds["lazy"] / len(a) < 0.36
+    assert 0.06 < kinds["resume"] / len(a) < 0.12
+    assert 0.1 < kinds["check"] / len(a) < 0.2
+    waits = Counter(r["metadata"]["waits"] for r in a if r["metadata"]["trace"] in ("resume", "check"))
+    assert set(waits) == {1, 2} and 0.25 < waits[2] / sum(waits.values()) < 0.55
     assert 10 < kinds["api_error"] + kinds["cut"] < 120
     for r in a:
         p = parse_question(r["question"])

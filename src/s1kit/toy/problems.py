@@ -24,8 +24,10 @@ The training pool (the s1K schema, see :func:`pool_rows`) mixes the kinds of tra
 * ``check``: all K steps, then "Wait", the last step restated, and the same answer (what a model does
   when "Wait" comes after it has finished);
 
-and a few broken rows (an API error stored as a trace, a trace cut before its answer) for the quality
-filter. Everything is drawn from a seeded ``random.Random``: the same seed gives the same bytes.
+some resumed and checked traces have a second "Wait" after the last step (a second forced "Wait" comes
+after a restated line), and a few broken rows (an API error stored as a trace, a trace cut before its
+answer) for the quality filter. Everything is drawn from a seeded ``random.Random``: the same seed
+gives the same bytes.
 
 Example:
     >>> p = ToyProblem((3, 1, 4, 1, 5))
@@ -117,21 +119,29 @@ def worked_trace(p: ToyProblem) -> str:
     return "\n".join(p.lines)
 
 
-def make_trace(p: ToyProblem, kind: TraceKind, stop_after: int) -> tuple[str, str]:
-    """(thinking, attempt) of one kind; ``stop_after`` is j, the step a lazy or resumed trace stops at."""
+def make_trace(p: ToyProblem, kind: TraceKind, stop_after: int, waits: int = 1) -> tuple[str, str]:
+    """(thinking, attempt) of one kind.
+
+    ``stop_after`` is j, the step a lazy or resumed trace stops at; ``waits`` is how many "Wait" lines a
+    resumed or checked trace has (each followed by the step before it restated): a resumed trace's first
+    one comes after step j, every other one after the last step.
+    """
     lines = p.lines
     if kind in ("lazy", "resume") and not 1 <= stop_after <= p.k - 1:
         raise S1kitError(f"a {kind} trace stops after 1..{p.k - 1} steps, got {stop_after}")
+    if kind in ("resume", "check") and waits < 1:
+        raise S1kitError(f"a {kind} trace has at least one 'Wait', got waits={waits}")
     answer = ANSWER_TEMPLATE.format(p.answer)
     if kind == "full":
         return "\n".join(lines), answer
     if kind == "check":
-        return "\n".join([*lines, WAIT, lines[-1]]), answer
+        return "\n".join([*lines, *[WAIT, lines[-1]] * waits]), answer
     if kind == "lazy":
         return "\n".join(lines[:stop_after]), ANSWER_TEMPLATE.format(p.sums[stop_after - 1])
     if kind == "resume":
         j = stop_after
-        return "\n".join([*lines[:j], WAIT, lines[j - 1], *lines[j:]]), answer
+        again = [WAIT, lines[-1]] * (waits - 1)
+        return "\n".join([*lines[:j], WAIT, lines[j - 1], *lines[j:], *again]), answer
     if kind == "api_error":
         return "Error code: 429 - rate limit exceeded, retry later", ""
     if kind == "cut":
@@ -171,25 +181,28 @@ class PoolSpec:
         lazy: share of traces that stop early and guess.
         resume: share of traces that stop early, write "Wait" and finish correctly.
         check: share of full traces followed by "Wait" and a second stop with the same answer.
+        two_waits: share of resumed and checked traces with a second "Wait" after the last step.
         broken: share of rows an s1-style quality filter should drop (API errors, cut traces).
     """
 
     size: int = 3000
     k_min: int = 1
     k_max: int = MAX_K
-    lazy: float = 0.3
-    resume: float = 0.15
-    check: float = 0.1
+    lazy: float = 0.35
+    resume: float = 0.1
+    check: float = 0.12
+    two_waits: float = 0.4
     broken: float = 0.03
 
     def __post_init__(self) -> None:
         check_range(self.k_min, self.k_max)
         if self.size < 1:
             raise S1kitError(f"pool size={self.size}: expected a positive integer")
-        shares = (self.lazy, self.resume, self.broken)
-        if any(not 0 <= s <= 1 for s in shares) or sum(shares) > 1:
+        shares = (self.lazy, self.resume, self.check, self.broken)
+        if any(not 0 <= s <= 1 for s in (*shares, self.two_waits)) or sum(shares) > 1:
             raise S1kitError(
-                f"trace shares lazy/resume/broken={shares}: expected shares in [0, 1] summing <= 1"
+                f"trace shares lazy/resume/check/broken={shares}, two_waits={self.two_waits}: "
+                "expected shares in [0, 1], the first four summing <= 1"
             )
 
 
@@ -216,7 +229,8 @@ def pool_rows(seed: int, spec: PoolSpec | None = None) -> list[dict[str, Any]]:
         p = random_problem(rng, spec.k_min, spec.k_max)
         kind = _kind(rng, spec, p.k)
         j = rng.randint(1, p.k - 1) if p.k > 1 else 1
-        thinking, attempt = make_trace(p, kind, j)
+        waits = 2 if rng.random() < spec.two_waits else 1
+        thinking, attempt = make_trace(p, kind, j, waits)
         rows.append(
             {
                 "id": f"toy-{seed}-{i}",
@@ -230,6 +244,7 @@ def pool_rows(seed: int, spec: PoolSpec | None = None) -> list[dict[str, Any]]:
                     "k": p.k,
                     "trace": kind,
                     "stop_after": j if kind in ("lazy", "resume") else None,
+                    "waits": waits if kind in ("resume", "check") else 0,
                 },
                 "thinking_trajectories": [thinking],
                 "attempt": attempt,
