@@ -39,7 +39,7 @@ class ToyOptions:
         seed: seeds the pool, the initial weights, training order, curation and sampling.
         pool: rows generated for curation; size: rows curation selects for training.
         caps: thinking-token caps of the sweeps; ignores: ignored stops ("Wait") of budget forcing.
-        limit: evaluate only the first N problems of the toy task (None: all 200).
+        limit: evaluate only the first N problems of the toy task (None: all 210).
         samples: samples per problem for majority vote.
         train_steps, solver_steps, marker_steps: optimizer steps of the three kinds of training run
             (None: the recipe's).
