@@ -41,9 +41,9 @@ class LlamaTokenizer(ChatTokenizer):
         # Control and user-defined tokens: what transformers calls special and added tokens (llama.cpp
         # marks some control tokens user-defined, harmony's <|start|>, <|message|>, <|channel|>...).
         marked = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
-        self.special_ids = frozenset(
-            i for i in range(self.vocab_size) if llama_cpp.llama_vocab_get_attr(vocab, i) & marked
-        )
+        attrs = [llama_cpp.llama_vocab_get_attr(vocab, i) for i in range(self.vocab_size)]
+        self.special_ids = frozenset(i for i, a in enumerate(attrs) if a & marked)
+        self.control_ids = frozenset(i for i, a in enumerate(attrs) if a & llama_cpp.LLAMA_TOKEN_ATTR_CONTROL)
         meta = llm.metadata
         eos = {int(llama_cpp.llama_vocab_eos(vocab))}
         for key in (

@@ -142,6 +142,11 @@ class HFTokenizer(ChatTokenizer):
         self.special_ids = frozenset(int(i) for i in tok.all_special_ids) | frozenset(
             int(i) for i in tok.added_tokens_decoder
         )
+        # Control tokens only (special=True): an ordinary added token ("<think>" in some vocabularies)
+        # is text the model writes, and forced text may hold it (forcing.state.forced_ids).
+        self.control_ids = frozenset(int(i) for i in tok.all_special_ids) | frozenset(
+            int(i) for i, t in tok.added_tokens_decoder.items() if t.special
+        )
         name = getattr(tok, "name_or_path", "") or ""
         self.source = Path(name) if name and Path(name).is_dir() else None
         eos = {int(i) for i in extra_eos if isinstance(i, int)}

@@ -18,11 +18,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from s1kit.backends.tokenizer import Tokenizer
+from s1kit.errors import ConfigError
 from s1kit.forcing.budget import Budget
-from s1kit.forcing.formats import FormatIds
+from s1kit.forcing.formats import FORMATS, FormatIds
 
 Role = Literal["think", "ignore", "delim", "primer", "answer"]
 Phase = Literal["thinking", "answer", "done"]
@@ -73,12 +75,43 @@ class ForcingPlan:
 
     @classmethod
     def build(cls, budget: Budget, ids: FormatIds, tokenizer: Tokenizer) -> ForcingPlan:
-        # Forced texts are plain text: "<|im_end|>" as a primer must not end the turn (encode_text keeps
-        # special-token strings as text; a tokenizer without it parses them).
-        enc = getattr(tokenizer, "encode_text", tokenizer.encode)
-        ignore = tuple(tuple(enc(s)) for s in budget.ignore_strings)
-        message = tuple(enc(budget.budget_message)) if budget.budget_message else ()
-        return cls(budget, ids, ignore, tuple(enc(budget.answer_primer)), message)
+        enc = partial(forced_ids, tokenizer, control=control_ids(ids, tokenizer))
+        ignore = tuple(enc(s, field="ignore_strings") for s in budget.ignore_strings)
+        message = enc(budget.budget_message, field="budget_message") if budget.budget_message else ()
+        return cls(budget, ids, ignore, enc(budget.answer_primer, field="answer_primer"), message)
+
+
+def control_ids(ids: FormatIds, tokenizer: Tokenizer) -> frozenset[int]:
+    """Tokens forced text must never hold: the tokenizer's control tokens, and every known reasoning
+    format's delimiters and this format's end-of-turn tokens where the vocabulary holds them as added
+    tokens (``</think>`` is an ordinary added token in some vocabularies)."""
+    own = set(ids.think_end) | set(ids.answer_stops) | {t for seq in ids.stop_seqs for t in seq}
+    for fmt in FORMATS.values():
+        for text in (fmt.think_start, fmt.think_end, *fmt.stop_strings):
+            if text.strip():
+                own.update(tokenizer.encode(text.strip()))
+    control = getattr(tokenizer, "control_ids", ids.special_ids)
+    return frozenset(own & ids.special_ids) | frozenset(control)
+
+
+def forced_ids(
+    tokenizer: Tokenizer, text: str, *, control: frozenset[int], field: str = "forced text"
+) -> tuple[int, ...]:
+    """Forced text ("Wait", the answer primer, a budget message) as the model writes it.
+
+    Tokenised as the model's own text, so an added token in it (a vocabulary that holds "Wait" as one
+    token) is that token, as in training. Text that would hold a control token ("<|im_end|>" as a primer,
+    "</think>" as an ignore string) is tokenised as plain text instead, so it never ends a turn or the
+    thinking; a tokenizer that still gives one then is refused.
+    """
+    ids = tuple(tokenizer.encode(text))
+    if control.isdisjoint(ids):
+        return ids
+    plain = getattr(tokenizer, "encode_text", None)
+    ids = tuple(plain(text)) if plain is not None else ids
+    if not control.isdisjoint(ids):
+        raise ConfigError(field, text, "text without control or delimiter tokens")
+    return ids
 
 
 TokenListener = Callable[[int, Role], None]

@@ -238,9 +238,9 @@ def create_app(generator: Any, config: ServerConfig | None = None) -> FastAPI:
                 )
             else:
                 budget = Budget(max_answer_tokens=answer)
+            plan = ForcingPlan.build(budget, pick_format(req)[1], tok)
         except ConfigError as e:
             raise ApiError(400, str(e), param=e.field) from None
-        plan = ForcingPlan.build(budget, pick_format(req)[1], tok)
         ref: list[Job] = []
         # a plain completion starts in the answer phase: no thinking section
         state = ForcingState(plan, listener(ref, tok), phase="thinking" if req.thinking else "answer")
