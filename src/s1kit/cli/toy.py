@@ -19,11 +19,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=("run", "data", "summary"), help="run everything, or one stage")
     p.add_argument("--out", required=True, help="the folder for data, models, run folders and the report")
     p.add_argument("--seed", type=int, default=0, help="seed of the data, the weights and the sampling")
-    p.add_argument("--limit", type=int, default=None, help="evaluate only the first N toy problems (of 200)")
+    p.add_argument("--limit", type=int, default=None, help="evaluate only the first N toy problems (of 210)")
     p.add_argument("--pool", type=int, default=8000, help="generated rows for curation")
     p.add_argument("--size", type=int, default=4000, help="rows curation selects for training")
     p.add_argument(
-        "--train-steps", type=int, default=None, help="optimizer steps of the toy model (recipe: 600)"
+        "--train-steps", type=int, default=None, help="optimizer steps of the toy model (recipe: 800)"
     )
     p.add_argument("--solver-steps", type=int, default=60, help="optimizer steps of the trivial solver")
     p.add_argument("--marker-steps", type=int, default=100, help="optimizer steps of each marker model")
