@@ -11,9 +11,10 @@ lowest group confidence (the whole trace when it is shorter than a window).
   (DeepConf-low: keep 0.1, the 90th percentile); each further trace is stopped (event ``stopped``) as
   soon as a full window's confidence falls below it. The vote is over the confident warm-up traces
   and every trace that was not stopped, weighted by confidence. Traces after the warm-up come
-  ``chunk`` at a time (default: the engine's batch), and no more are drawn once the voted answer holds
-  a ``consensus`` share (default 0.95, the paper's tau) of the voting confidence — checked after the
-  warm-up and after each chunk; ``consensus: 0`` draws all ``traces``.
+  ``chunk`` at a time (default: the engine's batch), and no more are drawn once the leading answer
+  holds a ``consensus`` share (default 0.95, the paper's tau) of the confidence of every trace not
+  stopped so far, warm-up included — checked after the warm-up and after each chunk;
+  ``consensus: 0`` draws all ``traces``.
 
 Every trace is budget-forced with the setting's budget. A question's record is its most confident
 trace giving the voted answer; ``method_info`` lists every trace (thinking tokens, confidence, answer,
@@ -190,15 +191,20 @@ def vote_share(traces: Sequence[dict[str, Any]], kept: Sequence[int], winner: st
     return sum(traces[i]["confidence"] for i in kept if traces[i]["answer"] == winner) / total
 
 
-def _consensus(traces: list[dict[str, Any]], p: dict[str, Any], threshold: float | None) -> bool:
-    if p["consensus"] <= 0:
-        return False
+def live_share(traces: Sequence[dict[str, Any]]) -> float:
+    """The consensus DeepConf online stops on: the leading answer's share of the confidence of every
+    trace not stopped so far, warm-up included (the threshold filter decides the final vote, not this)."""
     from s1kit.grading.vote import vote
 
-    kept = kept_traces(traces, p["mode"], p["keep"], threshold)
-    answers = [traces[i]["answer"] for i in kept]
-    winner = vote(answers, weights=[traces[i]["confidence"] for i in kept], extract=False)
-    return vote_share(traces, kept, winner) >= p["consensus"]
+    live = [i for i, t in enumerate(traces) if not t["stopped"]]
+    winner = vote(
+        [traces[i]["answer"] for i in live], weights=[traces[i]["confidence"] for i in live], extract=False
+    )
+    return vote_share(traces, live, winner)
+
+
+def _consensus(traces: list[dict[str, Any]], p: dict[str, Any], threshold: float | None) -> bool:
+    return p["consensus"] > 0 and live_share(traces) >= p["consensus"]
 
 
 def kept_traces(
@@ -240,7 +246,7 @@ def _combine(
         **{k: v for k, v in p.items() if k != "traces"},
         n_traces=len(traces),
         max_traces=p["traces"],
-        consensus_share=round(vote_share(traces, kept, winner), 4),
+        consensus_share=round(live_share(traces), 4),
         threshold=threshold,
         voted=winner,
         chosen=best,
