@@ -121,6 +121,10 @@ class FormatIds:
     answer_stops: frozenset[int]  # single tokens that end the answer
     vocab_size: int
     special_ids: frozenset[int] = field(default_factory=frozenset)
+    # tokens forced text must never hold (forcing.state.forced_ids): the tokenizer's control tokens,
+    # and every known format's delimiters and this format's stops where the vocabulary has them as
+    # added tokens ("</think>" is an ordinary added token in some vocabularies)
+    control_ids: frozenset[int] = field(default_factory=frozenset)
 
     @classmethod
     def build(cls, fmt: ReasoningFormat, tok: Tokenizer) -> FormatIds:
@@ -146,12 +150,19 @@ class FormatIds:
             bad = [i for i in ids if not 0 <= i < tok.vocab_size]
             if bad:
                 raise S1kitError(f"delimiter ids {bad} are outside the tokenizer's vocabulary")
+        own = set(think_end) | turn | {t for seq in seqs for t in seq}
+        for known in FORMATS.values():
+            for text in (known.think_start, known.think_end, *known.stop_strings):
+                if text.strip():
+                    own.update(tok.encode(text.strip()))
+        control = frozenset(own & tok.special_ids) | frozenset(getattr(tok, "control_ids", tok.special_ids))
         return cls(
             think_end=think_end,
             stop_seqs=tuple(dict.fromkeys(seqs)),
             answer_stops=frozenset(turn),
             vocab_size=tok.vocab_size,
             special_ids=tok.special_ids,
+            control_ids=control,
         )
 
 

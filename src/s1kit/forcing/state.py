@@ -24,7 +24,7 @@ from typing import Literal
 from s1kit.backends.tokenizer import Tokenizer
 from s1kit.errors import ConfigError
 from s1kit.forcing.budget import Budget
-from s1kit.forcing.formats import FORMATS, FormatIds
+from s1kit.forcing.formats import FormatIds
 
 Role = Literal["think", "ignore", "delim", "primer", "answer"]
 Phase = Literal["thinking", "answer", "done"]
@@ -75,23 +75,10 @@ class ForcingPlan:
 
     @classmethod
     def build(cls, budget: Budget, ids: FormatIds, tokenizer: Tokenizer) -> ForcingPlan:
-        enc = partial(forced_ids, tokenizer, control=control_ids(ids, tokenizer))
+        enc = partial(forced_ids, tokenizer, control=ids.control_ids)
         ignore = tuple(enc(s, field="ignore_strings") for s in budget.ignore_strings)
         message = enc(budget.budget_message, field="budget_message") if budget.budget_message else ()
         return cls(budget, ids, ignore, enc(budget.answer_primer, field="answer_primer"), message)
-
-
-def control_ids(ids: FormatIds, tokenizer: Tokenizer) -> frozenset[int]:
-    """Tokens forced text must never hold: the tokenizer's control tokens, and every known reasoning
-    format's delimiters and this format's end-of-turn tokens where the vocabulary holds them as added
-    tokens (``</think>`` is an ordinary added token in some vocabularies)."""
-    own = set(ids.think_end) | set(ids.answer_stops) | {t for seq in ids.stop_seqs for t in seq}
-    for fmt in FORMATS.values():
-        for text in (fmt.think_start, fmt.think_end, *fmt.stop_strings):
-            if text.strip():
-                own.update(tokenizer.encode(text.strip()))
-    control = getattr(tokenizer, "control_ids", ids.special_ids)
-    return frozenset(own & ids.special_ids) | frozenset(control)
 
 
 def forced_ids(
