@@ -137,9 +137,8 @@ class LlamaCppEngine:
             llm = llama_cpp.Llama(
                 model_path=str(spec.path),
                 n_ctx=n_ctx,
-                n_batch=min(
-                    512, n_ctx
-                ),  # llama.cpp clamps the context's batch to n_ctx; a larger one asserts
+                # llama.cpp clamps the context's batch to n_ctx; a larger one asserts
+                n_batch=min(512, n_ctx),
                 n_threads=threads,
                 n_threads_batch=threads,  # its default (all cores) makes prefill crawl on a busy machine
                 n_gpu_layers=n_gpu_layers,

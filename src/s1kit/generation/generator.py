@@ -26,7 +26,7 @@ from s1kit.forcing.formats import ReasoningFormat
 from s1kit.forcing.state import ForcingPlan, ForcingState, Role
 from s1kit.generation.completion import Completion, Timings
 from s1kit.generation.loop import Decoder, ForcingRow, Monitor, Row
-from s1kit.generation.rounds import next_round, run_rounds
+from s1kit.generation.rounds import feed_result, next_round, run_rounds
 from s1kit.generation.sampling import Sampler, SamplingParams
 from s1kit.generation.shared import SharedDecoder
 
@@ -233,9 +233,7 @@ class Generator:
                 stop=st.stop_sequences(),
                 sampling=_phase_sampling(sampling, st),
             )
-            st.feed_round(res.tokens, stopped=res.stopped)
-            if res.length or (not res.tokens and not res.stopped):
-                st.end_by_length()
+            feed_result(st, res)
         return Timings(0.0, time.perf_counter() - t0, len(st.tokens))
 
     def _completion(

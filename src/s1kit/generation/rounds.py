@@ -90,7 +90,7 @@ def run_rounds(
             samplings=[samplings[i] for i, _ in asks],
         )
         for (i, _), res in zip(asks, results, strict=True):
-            _feed(states[i], res)
+            feed_result(states[i], res)
         live = [i for i, _ in asks]
     return [Timings(0.0, finished[i], len(st.tokens)) for i, st in enumerate(states)]
 
@@ -120,7 +120,7 @@ def _continuous(
             advance(i)
         while done := engine.wait():
             for i, res in done:
-                _feed(states[i], res)
+                feed_result(states[i], res)
                 advance(i)
     except BaseException:
         engine.abort()  # the rounds still in flight, so the engine can serve the next batch
@@ -128,7 +128,8 @@ def _continuous(
     return [Timings(0.0, finished[i], len(st.tokens)) for i, st in enumerate(states)]
 
 
-def _feed(st: ForcingState, res: Any) -> None:
+def feed_result(st: ForcingState, res: Any) -> None:
+    """Replay a round's tokens into ``st``; a round cut by the context (or empty) ends the sequence."""
     st.feed_round(res.tokens, stopped=res.stopped)
     if res.length or (not res.tokens and not res.stopped):
         st.end_by_length()

@@ -157,7 +157,7 @@ def deepconf(gen: Any, prompts: list[str], s: Any, sp: list[SamplingParams], c: 
         # a time until the vote reaches consensus or the traces run out
         for i, prompt in enumerate(prompts):
             outs, traces = results[i]
-            while len(traces) < p["traces"] and not _consensus(traces, p, thresholds[i]):
+            while len(traces) < p["traces"] and not _consensus(traces, p):
                 n = min(chunk, p["traces"] - len(traces))
                 mon = Confidence(gen, k=p["top_k"], window=p["window"], threshold=thresholds[i])
                 (more,) = _generate(gen, [prompt], s, [sp[i]], c, n, len(traces), mon)
@@ -203,7 +203,7 @@ def live_share(traces: Sequence[dict[str, Any]]) -> float:
     return vote_share(traces, live, winner)
 
 
-def _consensus(traces: list[dict[str, Any]], p: dict[str, Any], threshold: float | None) -> bool:
+def _consensus(traces: list[dict[str, Any]], p: dict[str, Any]) -> bool:
     return p["consensus"] > 0 and live_share(traces) >= p["consensus"]
 
 
