@@ -14,6 +14,11 @@ from s1kit.errors import S1kitError
 from s1kit.forcing.choice import choose_format
 
 USER = [{"role": "user", "content": "héllo"}]
+# a Llama-3 chat template that opens Magistral's [THINK] after the assistant header
+LLAMA3_THINK_TEMPLATE = (
+    "{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>\n\n"
+    "{{ m.content }}<|eot_id|>{% endfor %}<|start_header_id|>assistant<|end_header_id|>\n\n[THINK]"
+)
 
 
 def test_sandbox_has_the_functions_hf_templates_use():
@@ -89,10 +94,7 @@ def test_generate_cli_explains_the_format_and_records_it_in_json(family_models, 
 
     folder, _ = family_models("llama3")
     template = tmp_path / "t.jinja"
-    template.write_text(
-        "{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>\n\n"
-        "{{ m.content }}<|eot_id|>{% endfor %}<|start_header_id|>assistant<|end_header_id|>\n\n[THINK]"
-    )
+    template.write_text(LLAMA3_THINK_TEMPLATE)
     args = ["generate", "What is 2+2?", "--model", str(folder), "--backend", "hf", "--device", "cpu"]
     args += ["--max-thinking-tokens", "8", "--max-answer-tokens", "4", "--json", "-v"]
     assert main(args) == 0
@@ -118,10 +120,7 @@ def test_eval_and_serve_take_the_chat_template_too(family_models, tmp_path, caps
 
     folder, _ = family_models("llama3")
     template = tmp_path / "t.jinja"
-    template.write_text(
-        "{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>\n\n"
-        "{{ m.content }}<|eot_id|>{% endfor %}<|start_header_id|>assistant<|end_header_id|>\n\n[THINK]"
-    )
+    template.write_text(LLAMA3_THINK_TEMPLATE)
     out = tmp_path / "run"
     args = ["eval", "--task", "gsm8k", "--limit", "1", "--budgets", "4", "--max-answer-tokens", "2"]
     args += ["--model", str(folder), "--backend", "hf", "--device", "cpu", "--out", str(out), "--no-progress"]

@@ -71,18 +71,22 @@ class ContinuousRounds:
         raise AssertionError("a continuous engine is driven by submit/wait")
 
 
-@pytest.mark.parametrize("budget", BUDGETS)
-def test_continuous_rounds_equal_one_sequence_at_a_time(tiny_engine, budget):
-    one_by_one = Generator(tiny_engine, "s1").generate_batch(QUESTIONS, budget, mode="rounds")
-    engine = ContinuousRounds(tiny_engine)
-    continuous = Generator(engine, "s1").generate_batch(QUESTIONS, budget)
-    for a, b in zip(one_by_one, continuous, strict=True):
+def assert_same_completions(expected, got):
+    for a, b in zip(expected, got, strict=True):
         assert a.token_ids == b.token_ids and a.events == b.events
         assert (a.finish_reason, a.thinking_tokens, a.answer_tokens) == (
             b.finish_reason,
             b.thinking_tokens,
             b.answer_tokens,
         )
+
+
+@pytest.mark.parametrize("budget", BUDGETS)
+def test_continuous_rounds_equal_one_sequence_at_a_time(tiny_engine, budget):
+    one_by_one = Generator(tiny_engine, "s1").generate_batch(QUESTIONS, budget, mode="rounds")
+    engine = ContinuousRounds(tiny_engine)
+    continuous = Generator(engine, "s1").generate_batch(QUESTIONS, budget)
+    assert_same_completions(one_by_one, continuous)
     # No barrier: a sequence's next round is submitted as soon as its round ends, while other
     # sequences' rounds are still in flight.
     log = engine.log
@@ -114,13 +118,7 @@ def test_batched_rounds_equal_one_sequence_at_a_time(tiny_engine, budget):
     one_by_one = Generator(tiny_engine, "s1").generate_batch(QUESTIONS, budget, mode="rounds")
     batched_engine = BatchedRounds(tiny_engine)
     batched = Generator(batched_engine, "s1").generate_batch(QUESTIONS, budget)
-    for a, b in zip(one_by_one, batched, strict=True):
-        assert a.token_ids == b.token_ids and a.events == b.events
-        assert (a.finish_reason, a.thinking_tokens, a.answer_tokens) == (
-            b.finish_reason,
-            b.thinking_tokens,
-            b.answer_tokens,
-        )
+    assert_same_completions(one_by_one, batched)
     rounds = [1 + sum(e.kind == "ignore" for e in c.events) for c in one_by_one]
     assert max(rounds) <= batched_engine.calls < sum(rounds) + len(QUESTIONS)
 
